@@ -1,0 +1,158 @@
+"""Settings from `[tool.mcplint]` in pyproject.toml or from mcplint.toml, then flags."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mcplint.finding import Confidence, Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+CONFIG_FILES = ("mcplint.toml", ".mcplint.toml", "pyproject.toml")
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".bzr",
+    ".venv", "venv", ".env", "env", ".tox", ".nox", "__pypackages__", "site-packages",
+    "node_modules", "build", "dist", "*.egg-info",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".mcplint_cache",
+    ".hypothesis", ".eggs",
+)
+
+
+class ConfigError(Exception):
+    """A problem with settings: reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    fail_on: Severity = Severity.LOW
+    min_confidence: Confidence = Confidence.LOW
+    force_exclude: bool = False
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None  # the file the settings came from
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return self.exclude + self.extend_exclude
+
+    def is_excluded(self, relative: str) -> bool:
+        """Does a glob match the path or any of its components?"""
+        parts = relative.split("/")
+        for pattern in self.excludes:
+            pattern = pattern.rstrip("/")
+            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
+                return True
+            if "/" not in pattern and any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                return True
+        return False
+
+    def ignored_for(self, relative: str) -> set[str]:
+        out: set[str] = set()
+        for pattern, codes in self.per_file_ignores:
+            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative.rsplit("/", 1)[-1], pattern):
+                out.update(codes)
+        return out
+
+
+# key -> (field name, parser)
+def _str_list(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`{key}` must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _enum(cls):
+    def parse(key: str, value: object):
+        if not isinstance(value, str):
+            raise ConfigError(f"`{key}` must be a string, got {value!r}")
+        try:
+            return cls.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"`{key}`: {exc}") from None
+
+    return parse
+
+
+def _per_file_ignores(key: str, value: object):
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{key}` must be a table of glob = [codes], got {value!r}")
+    return tuple((glob, _str_list(f"{key}.{glob}", codes)) for glob, codes in value.items())
+
+
+KEYS = {
+    "select": ("select", _str_list),
+    "ignore": ("ignore", _str_list),
+    "per-file-ignores": ("per_file_ignores", _per_file_ignores),
+    "exclude": ("exclude", _str_list),
+    "extend-exclude": ("extend_exclude", _str_list),
+    "fail-on": ("fail_on", _enum(Severity)),
+    "min-confidence": ("min_confidence", _enum(Confidence)),
+    "force-exclude": ("force_exclude", lambda k, v: _bool(k, v)),
+}
+
+
+def _bool(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{key}` must be true or false, got {value!r}")
+    return value
+
+
+def _table(path: Path) -> dict | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("mcplint")
+        return table if isinstance(table, dict) else None
+    return data
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest config file at or above `start` (a dedicated file wins)."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                if name != "pyproject.toml" or _table(candidate) is not None:
+                    return candidate
+    return None
+
+
+def load(path: Path | None) -> Config:
+    """Settings from `path` (or defaults rooted at the cwd when None)."""
+    if path is None:
+        return Config()
+    table = _table(path)
+    if table is None:
+        raise ConfigError(f"{path}: no [tool.mcplint] table")
+    values = {}
+    for key, value in table.items():
+        if key not in KEYS:
+            raise ConfigError(f"{path}: unknown key `{key}` (expected one of: {', '.join(KEYS)})")
+        name, parse = KEYS[key]
+        try:
+            values[name] = parse(key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return replace(Config(), root=path.parent.resolve(), source=path, **values)
+
+
+def with_overrides(config: Config, **overrides) -> Config:
+    """Flags win over the file; None means 'not given'."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})

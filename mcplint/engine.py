@@ -1,0 +1,216 @@
+"""From bytes to findings for one file, and from paths to a scan result.
+
+The cheap first pass decides what a file needs: rules whose prefilter (a regex over
+the bytes) does not match never see it, and a file no rule needs is never parsed.
+Only files that can hold an MCP server get the model built.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mcplint import suppress
+from mcplint.config import Config, ConfigError
+from mcplint.files import SourceFile, discover
+from mcplint.finding import Finding, Span, assign_fingerprints
+from mcplint.mcp import sdk
+from mcplint.registry import all_rules, find_rule, rule_by_code
+from mcplint.rule import Rule
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    parsed: bool = False
+    servers: int = 0
+    handlers: int = 0
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]  # every finding, suppressed ones marked
+    files: int
+    parsed: int
+    servers: int
+    handlers: int
+    rules: list[type[Rule]]
+    config: Config
+    seconds: float
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed]
+
+    def failing(self) -> list[Finding]:
+        return [f for f in self.active if f.severity >= self.config.fail_on]
+
+
+def _matches(selector: str, rule: type[Rule]) -> bool:
+    key = selector.strip()
+    return key.upper() == "ALL" or rule.code.startswith(key.upper()) or rule.name == key.lower()
+
+
+def select_rules(config: Config) -> list[type[Rule]]:
+    rules = all_rules()
+    for selector in (*config.select, *config.ignore, *(c for _, codes in config.per_file_ignores for c in codes)):
+        if not any(_matches(selector, rule) for rule in rules):
+            raise ConfigError(f"unknown rule selector `{selector}` (see `mcplint rules`)")
+    chosen = [r for r in rules if any(_matches(s, r) for s in config.select)]
+    return [r for r in chosen if not any(_matches(s, r) for s in config.ignore)]
+
+
+def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
+    rule = rule_by_code()[code]
+    return Finding(
+        rule=rule.meta,
+        path=path,
+        span=span,
+        message=rule.message.format(detail=detail),
+        severity=rule.severity,
+        confidence=rule.confidence,
+        snippet=detail,
+        suppress_lines=frozenset({span.line}),
+    )
+
+
+def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResult:
+    """Every finding for one file's bytes, suppressions applied."""
+    result = FileResult(path)
+    enabled = {r.code for r in rules}
+    if b"\x00" in data:
+        if "MCP002" in enabled:
+            result.findings.append(_diagnostic("MCP002", path, Span(1), "binary file (contains NUL bytes)"))
+        return result
+    mcp_rules = [r for r in rules if r.scope == "mcp"]
+    is_mcp = bool(mcp_rules) and sdk.MCP_PREFILTER.search(data) is not None
+    file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
+    text: str | None = None
+    if is_mcp or file_rules:
+        outcome = _parse(path, data, enabled)
+        if isinstance(outcome, Finding):
+            result.findings.append(outcome)
+        else:
+            module = outcome
+            text = module.code
+            result.parsed = True
+            result.findings.extend(_run_rules(result, path, module, mcp_rules if is_mcp else [], file_rules))
+    if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
+        text = data.decode("utf-8", "replace")
+    if text is not None:
+        result.findings.extend(_apply_suppressions(path, text, result.findings, rules))
+    return result
+
+
+def _parse(path: str, data: bytes, enabled: set[str]):
+    import libcst as cst
+
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        line = max(exc.raw_line, 1)
+        detail = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+        return _diagnostic("MCP001", path, Span(line, max(exc.raw_column, 0) + 1), detail)
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
+    except RecursionError:
+        return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
+
+
+def _run_rules(result: FileResult, path: str, module, mcp_rules, file_rules) -> list[Finding]:
+    from mcplint.context import FileContext
+    from mcplint.mcp.builder import build_model
+    from mcplint.mcp.model import FileModel
+    from mcplint.mcp.names import ImportTable
+
+    try:
+        if mcp_rules:
+            model, imports = build_model(module)
+        else:
+            model, imports = FileModel(), ImportTable()
+            for statement in module.body:  # top-level imports are enough for file rules
+                for small in getattr(statement, "body", ()):
+                    if type(small).__name__ in ("Import", "ImportFrom"):
+                        imports.add(small)
+        result.servers, result.handlers = len(model.servers), len(model.handlers)
+        active = list(file_rules) + (list(mcp_rules) if model.is_mcp else [])
+        ctx = FileContext(path, module, model, imports)
+        ctx.run(rule(ctx) for rule in active)
+        return ctx.findings()
+    except RecursionError:
+        return [_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse")]
+
+
+def _apply_suppressions(path: str, text: str, findings: list[Finding], rules) -> list[Finding]:
+    """Mark suppressed findings; return findings about the suppressions themselves."""
+    enabled = {r.code for r in rules}
+    extra: list[Finding] = []
+    for item in suppress.parse(text):
+        span = Span(item.line, item.column)
+        if not item.codes:
+            if "MCP004" in enabled:
+                extra.append(_diagnostic("MCP004", path, span, f"`{item.text}` names no rule; write `# mcplint: ignore[CODE]`"))
+            continue
+        resolved = []
+        for written in item.codes:
+            rule = find_rule(written)
+            if rule is None:
+                if "MCP004" in enabled:
+                    extra.append(_diagnostic("MCP004", path, span, f"unknown rule `{written}`"))
+            else:
+                resolved.append((written, rule.code))
+        for written, code in resolved:
+            hits = [f for f in findings if f.code == code and item.line in f.suppress_lines]
+            for finding in hits:
+                finding.suppressed = True
+                finding.justification = item.reason
+            if hits:
+                item.used.add(code)
+            elif code in enabled and "MCP003" in enabled:
+                extra.append(_diagnostic("MCP003", path, span, f"no `{written}` finding on this line"))
+    return extra
+
+
+def scan(paths: list[Path], config: Config) -> ScanResult:
+    started = time.perf_counter()
+    rules = select_rules(config)
+    files = discover(paths, config)
+    results = [_analyse_file(source, rules) for source in files]
+    findings: list[Finding] = []
+    for result in results:
+        ignored = config.ignored_for(result.path)
+        findings.extend(
+            f for f in result.findings
+            if f.code not in ignored and f.confidence >= config.min_confidence
+        )
+    findings.sort(key=Finding.sort_key)
+    assign_fingerprints(findings)
+    return ScanResult(
+        findings=findings,
+        files=len(files),
+        parsed=sum(r.parsed for r in results),
+        servers=sum(r.servers for r in results),
+        handlers=sum(r.handlers for r in results),
+        rules=rules,
+        config=config,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _analyse_file(source: SourceFile, rules: list[type[Rule]]) -> FileResult:
+    try:
+        size = source.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"file too large ({size} bytes)")])
+        data = source.path.read_bytes()
+    except OSError as exc:
+        return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"cannot read: {exc.strerror or exc}")])
+    return analyse_source(source.display, data, rules)

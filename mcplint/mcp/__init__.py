@@ -1,0 +1,1 @@
+"""Understanding MCP servers: SDK tables, the per-file model and the taint engine."""

@@ -1,0 +1,159 @@
+"""The base class every rule derives from.
+
+A rule is one class in one module of `mcplint.rules`; it is found automatically. Its
+class attributes are checked when the class is defined, and its docstring is its
+documentation (headings as in ruff: What it does / Why is this bad? / Example /
+Use instead / References). `report()` is the only way a rule speaks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+from mcplint.finding import Confidence, RuleMeta, Severity
+
+if TYPE_CHECKING:
+    from mcplint.context import FileContext
+    from mcplint.mcp.model import Handler, Server
+    from mcplint.mcp.taint import Taint
+
+CODE_RE = re.compile(r"^MCP\d{3}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+CHECKLIST_RE = re.compile(r"^MCP-C(0[1-9]|1[0-3])$")
+REQUIRED_HEADINGS = ("What it does", "Why is this bad?", "Example", "Use instead")
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """Split a rule docstring into its `## Heading` sections."""
+    sections: dict[str, str] = {}
+    current = None
+    lines: list[str] = []
+    for line in doc.splitlines():
+        match = re.match(r"^## (.+?)\s*$", line)
+        if match:
+            if current is not None:
+                sections[current] = "\n".join(lines).strip()
+            current, lines = match.group(1), []
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        sections[current] = "\n".join(lines).strip()
+    return sections
+
+
+def _first_sentence(text: str) -> str:
+    prose = text.split("```", 1)[0]
+    prose = " ".join(prose.split())
+    match = re.match(r"(.+?[.!?])(?:\s|$)", prose)
+    return match.group(1) if match else prose
+
+
+def code_blocks(text: str) -> list[str]:
+    return re.findall(r"```(?:python|py)?\n(.*?)```", text, flags=re.DOTALL)
+
+
+class Rule:
+    """Base class; not a rule itself."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    confidence: ClassVar[Confidence]
+    cwe: ClassVar[int | None]
+    checklist: ClassVar[str | None]
+    message: ClassVar[str]  # str.format template; report() fills it
+
+    # "mcp": runs on files whose MCP model has servers or handlers.
+    # "python": runs on every Python file whose bytes match `prefilter`.
+    # "engine": a diagnostic about mcplint's own view of the code (family MCP0xx),
+    # emitted by the engine, never instantiated.
+    scope: ClassVar[str] = "mcp"
+    prefilter: ClassVar[re.Pattern[bytes] | None] = None
+
+    meta: ClassVar[RuleMeta]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        problems = []
+        for attr, kind in (("code", str), ("name", str), ("severity", Severity), ("confidence", Confidence),
+                           ("message", str)):
+            if not isinstance(getattr(cls, attr, None), kind):
+                problems.append(f"`{attr}` must be a {kind.__name__}")
+        if not hasattr(cls, "cwe") or not (cls.cwe is None or isinstance(cls.cwe, int)):
+            problems.append("`cwe` must be an int or None")
+        if not problems:
+            if not CODE_RE.match(cls.code):
+                problems.append(f"code {cls.code!r} is not MCP + three digits")
+            if not NAME_RE.match(cls.name):
+                problems.append(f"name {cls.name!r} is not kebab-case")
+            # Diagnostics (MCP0xx) say what mcplint could not see; they map to no control.
+            if cls.scope == "engine":
+                if cls.checklist is not None or not cls.code.startswith("MCP0"):
+                    problems.append("engine diagnostics are MCP0xx codes with `checklist = None`")
+            elif not isinstance(cls.checklist, str) or not CHECKLIST_RE.match(cls.checklist):
+                problems.append(f"checklist {getattr(cls, 'checklist', None)!r} is not an id of checklist.md")
+        if cls.scope not in ("mcp", "python", "engine"):
+            problems.append("`scope` must be 'mcp', 'python' or 'engine'")
+        if cls.scope == "python" and cls.prefilter is None:
+            problems.append("a 'python' scope rule needs a bytes `prefilter`")
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        sections = doc_sections(doc)
+        missing = [h for h in REQUIRED_HEADINGS if h not in sections]
+        if missing:
+            problems.append(f"docstring lacks sections: {', '.join(missing)}")
+        for heading in ("Example", "Use instead"):
+            if heading in sections and not code_blocks(sections[heading]):
+                problems.append(f"docstring section {heading!r} has no python code block")
+        if problems:
+            raise TypeError(f"rule {cls.__name__}: " + "; ".join(problems))
+        cls.meta = RuleMeta(
+            code=cls.code,
+            name=cls.name,
+            severity=cls.severity,
+            confidence=cls.confidence,
+            checklist=cls.checklist,
+            cwe=cls.cwe,
+            summary=_first_sentence(doc.split("##", 1)[0]) or _first_sentence(sections["What it does"]),
+            why=_first_sentence(sections["Why is this bad?"]),
+            fix=_first_sentence(sections["Use instead"]),
+            docs=doc,
+        )
+
+    def __init__(self, ctx: "FileContext") -> None:
+        self.ctx = ctx
+
+    # Hooks at the level the rule thinks in; plain `visit_<Node>` methods work too.
+    def check_server(self, server: "Server") -> None:  # pragma: no cover - default
+        pass
+
+    def check_handler(self, handler: "Handler") -> None:  # pragma: no cover - default
+        pass
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        *,
+        severity: Severity | None = None,
+        confidence: Confidence | None = None,
+        in_handler: "Handler | None" = None,
+        taint: "Taint | None" = None,
+        handler_level: bool = False,
+        **message_args: object,
+    ) -> None:
+        """Report `node`. The message template may use `{handler}` (the handler's label)."""
+        handler = in_handler if in_handler is not None else self.ctx.handler
+        message_args.setdefault("handler", handler.label if handler is not None else "code")
+        self.ctx.report(
+            self,
+            node,
+            message=self.message.format(**message_args),
+            severity=severity or self.severity,
+            confidence=confidence or self.confidence,
+            handler=handler,
+            taint=taint,
+            handler_level=handler_level,
+        )
