@@ -46,14 +46,21 @@ class Config:
     def excludes(self) -> tuple[str, ...]:
         return self.exclude + self.extend_exclude
 
-    def is_excluded(self, relative: str) -> bool:
-        """Does a glob match the path or any of its components?"""
-        parts = relative.split("/")
+    def is_excluded(self, relative: str, inner: str | None = None) -> bool:
+        """Does an exclude glob match?
+
+        A glob with a `/` matches the whole root-relative path; one without matches any
+        single component of `inner` (the part of the path below an explicitly given
+        folder, so `mcplint scan fixtures/` scans fixtures even though it is excluded).
+        """
+        inner = relative if inner is None else inner
+        parts = [p for p in inner.split("/") if p]
         for pattern in self.excludes:
             pattern = pattern.rstrip("/")
-            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
-                return True
-            if "/" not in pattern and any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            if "/" in pattern:
+                if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
+                    return True
+            elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
                 return True
         return False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from mcplint import suppress
 from mcplint.config import Config, ConfigError
@@ -179,11 +180,19 @@ def _apply_suppressions(path: str, text: str, findings: list[Finding], rules) ->
     return extra
 
 
-def scan(paths: list[Path], config: Config) -> ScanResult:
+def scan(
+    paths: list[Path],
+    config: Config,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
     started = time.perf_counter()
     rules = select_rules(config)
     files = discover(paths, config)
-    results = [_analyse_file(source, rules) for source in files]
+    results = []
+    for index, source in enumerate(files, 1):
+        results.append(_analyse_file(source, rules))
+        if progress is not None:
+            progress(index, len(files))
     findings: list[Finding] = []
     for result in results:
         ignored = config.ignored_for(result.path)

@@ -24,6 +24,11 @@ def _display(path: Path, root: Path) -> str:
         return path.resolve().as_posix()
 
 
+def _excluded(config: Config, path: Path, root: Path, base: Path) -> bool:
+    inner = path.resolve().relative_to(base).as_posix() if path.resolve().is_relative_to(base) else None
+    return config.is_excluded(_display(path, root), inner)
+
+
 def discover(paths: list[Path], config: Config) -> list[SourceFile]:
     """Python files under `paths`, sorted, each once.
 
@@ -41,12 +46,15 @@ def discover(paths: list[Path], config: Config) -> list[SourceFile]:
                 continue
             found.setdefault(display, SourceFile(given, display))
             continue
+        base = given.resolve()
+        if config.force_exclude and config.is_excluded(_display(given, root)):
+            continue
         for folder, dirs, files in os.walk(given, followlinks=False):
             here = Path(folder)
             kept = []
             for name in sorted(dirs):
                 child = here / name
-                if child.is_symlink() or config.is_excluded(_display(child, root)):
+                if child.is_symlink() or _excluded(config, child, root, base):
                     continue
                 if (child / "pyvenv.cfg").is_file():  # a virtualenv under any name
                     continue
@@ -56,8 +64,8 @@ def discover(paths: list[Path], config: Config) -> list[SourceFile]:
                 if not name.endswith(PYTHON_SUFFIXES):
                     continue
                 child = here / name
-                display = _display(child, root)
-                if config.is_excluded(display):
+                if _excluded(config, child, root, base):
                     continue
+                display = _display(child, root)
                 found.setdefault(display, SourceFile(child, display))
     return [found[key] for key in sorted(found)]

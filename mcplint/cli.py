@@ -1,0 +1,251 @@
+"""The command line: thin over `mcplint.api`. Exit codes: 0 clean, 1 findings, 2 usage/config."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from mcplint import __version__
+from mcplint.config import ConfigError
+from mcplint.finding import Confidence, Severity
+
+app = typer.Typer(
+    name="mcplint",
+    help="Security linter for MCP server source code.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class Format(str, Enum):
+    console = "console"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def _console(color: Color, stderr: bool) -> Console:
+    if color is Color.always:
+        return Console(stderr=stderr, force_terminal=True, color_system="standard")
+    if color is Color.never:
+        return Console(stderr=stderr, no_color=True, color_system=None)
+    return Console(stderr=stderr)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True, color_system=None).print(f"mcplint: error: {message}", markup=False, highlight=False)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _split(values: Optional[List[str]]) -> Optional[tuple[str, ...]]:
+    if not values:
+        return None
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _enum(cls, value: Optional[str], flag: str):
+    if value is None:
+        return None
+    try:
+        return cls.parse(value)
+    except ValueError as exc:
+        raise _fail(f"{flag}: {exc}") from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mcplint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Find security mistakes in MCP servers before they ship."""
+
+
+@app.command()
+def scan(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to scan [default: .]"),
+    output_format: Format = typer.Option(Format.console, "--format", "-f", help="Output format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE instead of stdout."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Rules to run: codes, prefixes (MCP3) or names; comma-separated."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rules to skip: codes, prefixes or names."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to skip, replacing the defaults."),
+    extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Globs to skip, added to the defaults."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity that makes the exit code 1: low, medium, high, critical [default: low]."),
+    min_confidence: Optional[str] = typer.Option(None, "--min-confidence", help="Hide findings below this confidence: low, medium, high [default: low]."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file (pyproject.toml or mcplint.toml)."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
+    force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply excludes to files named on the command line too (for pre-commit)."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings are reported."),
+    color: Color = typer.Option(Color.auto, "--color", help="Colour the console report."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only, one line each."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also show suppressed findings."),
+) -> None:
+    """Scan Python MCP server code and report security findings."""
+    from mcplint import api
+    from mcplint.report import console as console_report
+
+    paths = list(paths or [Path(".")])
+    try:
+        config = api.resolve_config(
+            paths,
+            config_file=config_file,
+            isolated=isolated,
+            select=_split(select),
+            ignore=_split(ignore),
+            exclude=_split(exclude),
+            extend_exclude=_split(extend_exclude),
+            fail_on=_enum(Severity, fail_on, "--fail-on"),
+            min_confidence=_enum(Confidence, min_confidence, "--min-confidence"),
+            force_exclude=force_exclude or None,
+        )
+        machine = output_format is not Format.console
+        err = _console(color, stderr=True)
+        progress_wanted = (
+            not (no_progress or quiet)
+            and err.is_terminal
+            and not os.environ.get("CI")
+            and not os.environ.get("PRE_COMMIT")
+        )
+        result = _run_with_progress(api, paths, config, err if progress_wanted else None)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+    root = config.root
+    if machine:
+        from mcplint.report import FORMATS
+
+        text = FORMATS[output_format.value](result, root=root)
+        _write(text, output)
+        if not quiet:
+            if output is not None:
+                console_report.print_report(result, err, root=root, verbose=verbose)
+            else:
+                err.print(console_report.summary_line(result))
+    else:
+        if output is not None:
+            with output.open("w", encoding="utf-8", newline="\n") as handle:
+                file_console = Console(file=handle, no_color=True, color_system=None, width=120)
+                console_report.print_report(result, file_console, root=root, quiet=quiet, verbose=verbose)
+        else:
+            out = _console(color, stderr=False)
+            console_report.print_report(result, out, root=root, quiet=quiet, verbose=verbose)
+    if result.failing() and not exit_zero:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _run_with_progress(api, paths, config, console: Optional[Console]):
+    if console is None:
+        return api.run_scan(paths, config)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return api.run_scan(paths, config, progress=advance)
+
+
+def _write(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@app.command("rules")
+def list_rules(
+    output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """List every rule: code, name, severity, confidence, checklist item."""
+    from mcplint.registry import all_rules
+
+    rules = all_rules()
+    if output_format == "json":
+        import json
+
+        rows = [
+            {"code": r.code, "name": r.name, "severity": r.severity.value, "confidence": r.confidence.value,
+             "checklist": r.checklist, "cwe": r.cwe, "summary": r.meta.summary}
+            for r in rules
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if output_format != "table":
+        raise _fail(f"--format: expected table or json, got {output_format!r}")
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("code", "name", "severity", "confidence", "checklist", "summary"):
+        table.add_column(column, overflow="fold")
+    for r in rules:
+        table.add_row(r.code, r.name, r.severity.value, r.confidence.value, r.checklist or "-", r.meta.summary)
+    Console().print(table)
+
+
+@app.command()
+def explain(code: str = typer.Argument(..., help="A rule code (MCP301) or name (tool-shell-injection).")) -> None:
+    """Show a rule's documentation with its bad and good example."""
+    from mcplint.registry import find_rule
+
+    rule = find_rule(code)
+    if rule is None:
+        raise _fail(f"unknown rule `{code}` (see `mcplint rules`)")
+    meta = rule.meta
+    header = (
+        f"# {meta.code} {meta.name}\n\n"
+        f"| severity | confidence | checklist | CWE |\n|---|---|---|---|\n"
+        f"| {meta.severity.value} | {meta.confidence.value} | {meta.checklist or '-'} | "
+        f"{f'CWE-{meta.cwe}' if meta.cwe else '-'} |\n\n"
+    )
+    console = Console()
+    if console.is_terminal:
+        console.print(Markdown(header + meta.docs))
+    else:
+        sys.stdout.write(header + meta.docs + "\n")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("mcplint: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # a bug in mcplint: exit 2, never 1 (which means findings)
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write(f"mcplint: internal error: {exc!r}; please report it\n")
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()
