@@ -51,7 +51,8 @@ def _console(color: Color, stderr: bool) -> Console:
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, color_system=None).print(f"mcplint: error: {message}", markup=False, highlight=False)
+    """One plain line on stderr (never wrapped: scripts grep it), then exit 2."""
+    sys.stderr.write("mcplint: error: " + " ".join(message.split()) + "\n")
     return typer.Exit(EXIT_ERROR)
 
 
@@ -204,8 +205,9 @@ def list_rules(
     if output_format != "table":
         raise _fail(f"--format: expected table or json, got {output_format!r}")
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("code", "name", "severity", "confidence", "checklist", "summary"):
-        table.add_column(column, overflow="fold")
+    for column in ("code", "name", "severity", "confidence", "checklist"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", overflow="fold", min_width=20)
     for r in rules:
         table.add_row(r.code, r.name, r.severity.value, r.confidence.value, r.checklist or "-", r.meta.summary)
     Console().print(table)

@@ -115,13 +115,20 @@ def _bool(key: str, value: object) -> bool:
     return value
 
 
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _table(path: Path) -> dict | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{_shown(path)}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError(f"{_shown(path)}: cannot read: {exc}") from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("mcplint")
         return table if isinstance(table, dict) else None
@@ -147,16 +154,16 @@ def load(path: Path | None) -> Config:
         return Config()
     table = _table(path)
     if table is None:
-        raise ConfigError(f"{path}: no [tool.mcplint] table")
+        raise ConfigError(f"{_shown(path)}: no [tool.mcplint] table")
     values = {}
     for key, value in table.items():
         if key not in KEYS:
-            raise ConfigError(f"{path}: unknown key `{key}` (expected one of: {', '.join(KEYS)})")
+            raise ConfigError(f"{_shown(path)}: unknown key `{key}` (expected one of: {', '.join(KEYS)})")
         name, parse = KEYS[key]
         try:
             values[name] = parse(key, value)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(f"{_shown(path)}: {exc}") from None
     return replace(Config(), root=path.parent.resolve(), source=path, **values)
 
 

@@ -7,6 +7,7 @@ Only files that can hold an MCP server get the model built.
 
 from __future__ import annotations
 
+import ast
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,8 @@ class ScanResult:
         return [f for f in self.active if f.severity >= self.config.fail_on]
 
 
-def _matches(selector: str, rule: type[Rule]) -> bool:
+def _matches(selector: str, rule) -> bool:
+    """Does a selector (ALL, a code, a code prefix like MCP3, or a name) pick `rule`?"""
     key = selector.strip()
     return key.upper() == "ALL" or rule.code.startswith(key.upper()) or rule.name == key.lower()
 
@@ -117,9 +119,17 @@ def _parse(path: str, data: bytes, enabled: set[str]):
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        line = max(exc.raw_line, 1)
+        # CPython's own message and position are what users know; libcst's are the
+        # fallback for syntax CPython here cannot parse either way (newer grammar).
+        try:
+            compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError as py_exc:
+            if py_exc.lineno:
+                return _diagnostic("MCP001", path, Span(py_exc.lineno, max(py_exc.offset or 1, 1)), py_exc.msg)
+        except (ValueError, RecursionError, MemoryError):
+            pass
         detail = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
-        return _diagnostic("MCP001", path, Span(line, max(exc.raw_column, 0) + 1), detail)
+        return _diagnostic("MCP001", path, Span(max(exc.raw_line, 1), max(exc.raw_column, 0) + 1), detail)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
     except RecursionError:
@@ -198,7 +208,7 @@ def scan(
         ignored = config.ignored_for(result.path)
         findings.extend(
             f for f in result.findings
-            if f.code not in ignored and f.confidence >= config.min_confidence
+            if not any(_matches(s, f.rule) for s in ignored) and f.confidence >= config.min_confidence
         )
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)

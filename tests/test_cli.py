@@ -1,0 +1,240 @@
+"""The CLI as a user meets it: exit codes, formats, config errors, suppressions."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mcplint.cli import app
+
+runner = CliRunner()
+
+VULNERABLE = textwrap.dedent(
+    """\
+    import os
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("demo")
+
+
+    @mcp.tool()
+    def clean(path: str) -> str:
+        return os.popen("du -sh " + path).read()
+    """
+)
+SAFE = textwrap.dedent(
+    """\
+    import subprocess
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("demo")
+
+
+    @mcp.tool()
+    def clean(path: str) -> str:
+        return subprocess.run(["du", "-sh", "--", path], capture_output=True, text=True).stdout
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CI", raising=False)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["scan", "--color", "never", *args])
+
+
+def test_findings_exit_1_and_report_names_rule_handler_and_fix(project: Path) -> None:
+    (project / "server.py").write_text(VULNERABLE)
+    result = invoke("server.py")
+    assert result.exit_code == 1, result.output
+    assert "MCP301" in result.stdout
+    assert "tool-shell-injection" in result.stdout
+    assert "in tool `clean`" in result.stdout
+    assert "fix:" in result.stdout
+    assert "MCP-C04" in result.stdout and "fail" in result.stdout
+    assert "Found 1 finding" in result.stdout
+
+
+def test_clean_project_exits_0(project: Path) -> None:
+    (project / "server.py").write_text(SAFE)
+    result = invoke()
+    assert result.exit_code == 0, result.output
+    assert "No findings" in result.stdout
+
+
+def test_exit_zero_and_fail_on(project: Path) -> None:
+    (project / "server.py").write_text(VULNERABLE)
+    assert invoke("--exit-zero").exit_code == 0
+    assert invoke("--fail-on", "critical").exit_code == 1
+    # MCP301 is critical: nothing at or above an impossible threshold is not possible,
+    # so check the other direction with a rule-free selection
+    assert invoke("--select", "MCP0").exit_code == 0
+
+
+def test_min_confidence_hides_findings(project: Path) -> None:
+    (project / "server.py").write_text(VULNERABLE)
+    shown = invoke("--min-confidence", "high")
+    assert shown.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--fail-on", "severe"), "--fail-on: expected one of low, medium, high, critical"),
+        (("--min-confidence", "sure"), "--min-confidence: expected one of low, medium, high"),
+        (("--select", "MCP999"), "unknown rule selector `MCP999`"),
+        (("missing.py",), "path does not exist: missing.py"),
+        (("--config", "nope.toml"), "config file not found: nope.toml"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(project: Path, args, message) -> None:
+    (project / "server.py").write_text(SAFE)
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[tool.mcplint]\nselct = ['MCP3']\n", "unknown key `selct`"),
+        ("[tool.mcplint]\nfail-on = 3\n", "`fail-on` must be a string"),
+        ("[tool.mcplint]\nselect = 'MCP3'\n", "`select` must be a list of strings"),
+        ("[tool.mcplint\n", "invalid TOML"),
+    ],
+)
+def test_config_errors_exit_2_naming_the_key(project: Path, toml: str, message: str) -> None:
+    (project / "pyproject.toml").write_text(toml)
+    (project / "server.py").write_text(SAFE)
+    result = invoke()
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_config_file_is_found_and_flags_override_it(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.mcplint]\nignore = ['MCP301']\n")
+    (project / "server.py").write_text(VULNERABLE)
+    assert invoke().exit_code == 0
+    assert invoke("--isolated").exit_code == 1
+    (project / "mcplint.toml").write_text("fail-on = 'critical'\n")  # dedicated file wins
+    assert invoke().exit_code == 1
+
+
+def test_per_file_ignores_and_excludes(project: Path) -> None:
+    (project / "pkg").mkdir()
+    (project / "pkg" / "server.py").write_text(VULNERABLE)
+    (project / "pyproject.toml").write_text('[tool.mcplint]\nper-file-ignores = { "pkg/*.py" = ["MCP3"] }\n')
+    assert invoke().exit_code == 0
+    (project / "pyproject.toml").write_text('[tool.mcplint]\nextend-exclude = ["pkg"]\n')
+    result = invoke()
+    assert result.exit_code == 0 and "Scanned 0 files" in result.stdout
+    # a folder named explicitly is scanned even though excluded ...
+    assert invoke("pkg").exit_code == 1
+    # ... unless --force-exclude (what the pre-commit hook passes)
+    assert invoke("--force-exclude", "pkg/server.py").exit_code == 0
+
+
+def test_default_excludes_skip_virtualenvs(project: Path) -> None:
+    venv = project / "myenv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "server.py").write_text(VULNERABLE)
+    (project / "node_modules").mkdir()
+    (project / "node_modules" / "server.py").write_text(VULNERABLE)
+    assert invoke().exit_code == 0
+
+
+def test_suppression_with_reason_silences_and_verbose_shows_it(project: Path) -> None:
+    source = VULNERABLE.replace(
+        'return os.popen("du -sh " + path).read()',
+        'return os.popen("du -sh " + path).read()  # mcplint: ignore[MCP301] -- admin-only server',
+    )
+    (project / "server.py").write_text(source)
+    result = invoke()
+    assert result.exit_code == 0, result.stdout
+    assert "1 suppressed" in result.stdout
+    verbose = invoke("-v")
+    assert "(suppressed)" in verbose.stdout and "admin-only server" in verbose.stdout
+
+
+def test_suppression_on_any_line_of_a_multiline_statement(project: Path) -> None:
+    source = VULNERABLE.replace(
+        'return os.popen("du -sh " + path).read()',
+        'return os.popen(\n        "du -sh "\n        + path  # mcplint: ignore[tool-shell-injection]\n    ).read()',
+    )
+    (project / "server.py").write_text(source)
+    result = invoke()
+    assert result.exit_code == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    "comment, code, detail",
+    [
+        ("# mcplint: ignore", "MCP004", "names no rule"),
+        ("# mcplint: ignore[MCP399]", "MCP004", "unknown rule `MCP399`"),
+        ("# mcplint: ignore[MCP302]", "MCP003", "no `MCP302` finding on this line"),
+    ],
+)
+def test_bad_suppressions_are_reported(project: Path, comment: str, code: str, detail: str) -> None:
+    (project / "server.py").write_text(SAFE.replace("mcp = FastMCP(\"demo\")", f"mcp = FastMCP(\"demo\")  {comment}"))
+    result = invoke("-q")
+    assert result.exit_code == 1
+    assert code in result.stdout and detail in result.stdout
+
+
+def test_unparsable_mcp_file_is_a_finding_not_a_crash(project: Path) -> None:
+    (project / "server.py").write_text("from mcp.server.fastmcp import FastMCP\ndef broken(:\n    pass\n")
+    result = invoke("-q")
+    assert result.exit_code == 1
+    assert "server.py:2:" in result.stdout and "MCP001" in result.stdout
+
+
+def test_unreadable_encoding_is_a_finding(project: Path) -> None:
+    (project / "server.py").write_bytes(b"# -*- coding: no-such-codec -*-\nfrom mcp.server.fastmcp import FastMCP\n")
+    result = invoke("-q")
+    assert result.exit_code == 1 and "MCP002" in result.stdout
+
+
+def test_quiet_prints_one_line_per_finding(project: Path) -> None:
+    (project / "server.py").write_text(VULNERABLE)
+    result = invoke("-q")
+    lines = result.stdout.strip().splitlines()
+    assert lines == [line for line in lines if line.startswith("server.py:9:")]
+    assert len(lines) == 1
+
+
+def test_color_never_and_no_color_emit_no_escapes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "server.py").write_text(VULNERABLE)
+    assert "\x1b[" not in invoke().stdout
+    assert "\x1b[" in runner.invoke(app, ["scan", "--color", "always"]).stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[3" not in runner.invoke(app, ["scan"]).stdout
+
+
+def test_rules_and_explain(project: Path) -> None:
+    listed = runner.invoke(app, ["rules"])
+    assert listed.exit_code == 0 and "MCP301" in listed.stdout and "tool-shell-injection" in listed.stdout
+    as_json = json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
+    assert {"code": "MCP301", "checklist": "MCP-C04"}.items() <= next(r for r in as_json if r["code"] == "MCP301").items()
+    explained = runner.invoke(app, ["explain", "mcp301"])
+    assert explained.exit_code == 0
+    assert "## Example" in explained.stdout and "## Use instead" in explained.stdout
+    assert runner.invoke(app, ["explain", "MCP999"]).exit_code == 2
+
+
+def test_version() -> None:
+    from mcplint import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
