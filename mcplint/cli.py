@@ -221,18 +221,14 @@ def explain(code: str = typer.Argument(..., help="A rule code (MCP301) or name (
     rule = find_rule(code)
     if rule is None:
         raise _fail(f"unknown rule `{code}` (see `mcplint rules`)")
-    meta = rule.meta
-    header = (
-        f"# {meta.code} {meta.name}\n\n"
-        f"| severity | confidence | checklist | CWE |\n|---|---|---|---|\n"
-        f"| {meta.severity.value} | {meta.confidence.value} | {meta.checklist or '-'} | "
-        f"{f'CWE-{meta.cwe}' if meta.cwe else '-'} |\n\n"
-    )
+    from mcplint.docs import rule_markdown
+
+    text = rule_markdown(rule.meta, level=1)
     console = Console()
     if console.is_terminal:
-        console.print(Markdown(header + meta.docs))
+        console.print(Markdown(text))
     else:
-        sys.stdout.write(header + meta.docs + "\n")
+        sys.stdout.write(text)
 
 
 def main() -> None:

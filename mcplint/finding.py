@@ -73,7 +73,7 @@ class RuleMeta:
 
     @property
     def help_uri(self) -> str:
-        return f"https://github.com/mcplint/mcplint/blob/main/docs/rules.md#{self.code.lower()}"
+        return f"https://github.com/mcplint/mcplint/blob/main/docs/rules.md#{self.code.lower()}-{self.name}"
 
 
 @dataclass(frozen=True, order=True)
