@@ -173,8 +173,10 @@ def _run_with_progress(api, paths, config, console: Optional[Console]):
 
 def _write(text: str, output: Optional[Path]) -> None:
     if output is None:
-        sys.stdout.write(text)
+        # JSON and SARIF keep non-ASCII as is: write UTF-8 whatever the locale says.
         sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

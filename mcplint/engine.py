@@ -137,6 +137,8 @@ def _parse(path: str, data: bytes, enabled: set[str]):
 
 
 def _run_rules(result: FileResult, path: str, module, mcp_rules, file_rules) -> list[Finding]:
+    import libcst as cst
+
     from mcplint.context import FileContext
     from mcplint.mcp.builder import build_model
     from mcplint.mcp.model import FileModel
@@ -148,9 +150,10 @@ def _run_rules(result: FileResult, path: str, module, mcp_rules, file_rules) -> 
         else:
             model, imports = FileModel(), ImportTable()
             for statement in module.body:  # top-level imports are enough for file rules
-                for small in getattr(statement, "body", ()):
-                    if type(small).__name__ in ("Import", "ImportFrom"):
-                        imports.add(small)
+                if isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, (cst.Import, cst.ImportFrom)):
+                            imports.add(small)
         result.servers, result.handlers = len(model.servers), len(model.handlers)
         active = list(file_rules) + (list(mcp_rules) if model.is_mcp else [])
         ctx = FileContext(path, module, model, imports)
