@@ -13,6 +13,7 @@ MCP_V2 = "mcp-v2"  # official SDK 2.x, mcp.server.mcpserver.MCPServer
 FASTMCP = "fastmcp"  # standalone fastmcp 2.x-4.x
 LOWLEVEL = "lowlevel"  # mcp.server.lowlevel.Server (v1 decorators or v2 on_* kwargs)
 INFERRED = "inferred"  # a server object we only see by how it is used (register(mcp) helpers)
+PROVIDER = "fastmcp-provider"  # fastmcp 3.x+ component containers (FastMCPApp, LocalProvider), served by a FastMCP
 
 SERVER_CLASSES: dict[str, str] = {
     "mcp.server.fastmcp.FastMCP": MCP_V1,
@@ -26,13 +27,31 @@ SERVER_CLASSES: dict[str, str] = {
     "mcp.server.lowlevel.Server": LOWLEVEL,
     "mcp.server.lowlevel.server.Server": LOWLEVEL,
     "mcp.server.Server": LOWLEVEL,
+    "fastmcp.FastMCPApp": PROVIDER,
+    "fastmcp.apps.FastMCPApp": PROVIDER,
+    "fastmcp.apps.app.FastMCPApp": PROVIDER,
+    "fastmcp.server.providers.LocalProvider": PROVIDER,
+    "fastmcp.server.providers.local_provider.LocalProvider": PROVIDER,
 }
 
+# Classmethods and helpers that build a server.
+SERVER_FACTORIES: dict[str, str] = {
+    "fastmcp.FastMCP.from_openapi": FASTMCP,
+    "fastmcp.FastMCP.from_fastapi": FASTMCP,
+    "fastmcp.FastMCP.as_proxy": FASTMCP,
+    "fastmcp.server.create_proxy": FASTMCP,
+    "fastmcp.server.server.create_proxy": FASTMCP,
+    "fastmcp.server.proxy.FastMCPProxy": FASTMCP,
+}
+# A class whose name ends so and that comes from the project (a subclass defined in
+# another module) is taken for a server of unknown configuration.
+SERVER_CLASS_SUFFIXES = ("FastMCP", "MCPServer")
+
 # Type names of server objects, for `def register(mcp: FastMCP)` helpers.
-SERVER_TYPE_NAMES = frozenset({"FastMCP", "MCPServer", "Server"})
+SERVER_TYPE_NAMES = frozenset({"FastMCP", "MCPServer", "Server", "FastMCPProxy"})
 
 # Decorator attribute -> handler kind, for high-level servers.
-HIGH_LEVEL_DECORATORS = {"tool": "tool", "resource": "resource", "prompt": "prompt"}
+HIGH_LEVEL_DECORATORS = {"tool": "tool", "resource": "resource", "prompt": "prompt", "completion": "completion"}
 # Low-level (v1) decorators whose handler receives client input.
 LOW_LEVEL_DECORATORS = {
     "call_tool": "tool",
@@ -40,28 +59,70 @@ LOW_LEVEL_DECORATORS = {
     "get_prompt": "prompt",
     "completion": "completion",
 }
-# Low-level v2: handlers are constructor keyword arguments.
+# Low-level v2: handlers are constructor keyword arguments (first parameter: the context).
 LOW_LEVEL_V2_KWARGS = {
     "on_call_tool": "tool",
     "on_read_resource": "resource",
     "on_get_prompt": "prompt",
     "on_completion": "completion",
 }
+# Low-level v2 `server.add_request_handler("tools/call", Params, handler)`.
+LOW_LEVEL_REQUEST_METHODS = {
+    "tools/call": "tool",
+    "resources/read": "resource",
+    "prompts/get": "prompt",
+    "completion/complete": "completion",
+}
+# Low-level v1 internals: `server.request_handlers[types.CallToolRequest] = handler`.
+LOW_LEVEL_REQUEST_TYPES = {
+    "CallToolRequest": "tool",
+    "ReadResourceRequest": "resource",
+    "GetPromptRequest": "prompt",
+    "CompleteRequest": "completion",
+}
 # Imperative registration: `mcp.add_tool(fn)`, fastmcp's `mcp.tool(fn)`.
-ADD_METHODS = {"add_tool": "tool", "tool": "tool", "add_prompt": "prompt"}
-FROM_FUNCTION = {"Tool.from_function": "tool", "Prompt.from_function": "prompt"}
+ADD_METHODS = {
+    "add_tool": "tool",
+    "tool": "tool",
+    "add_prompt": "prompt",
+    "prompt": "prompt",
+    "add_resource": "resource",
+    "add_template": "resource",
+}
+# `X.from_function(fn, ...)` by the class's name.
+FROM_FUNCTION = {
+    "Tool.from_function": "tool",
+    "FunctionTool.from_function": "tool",
+    "Prompt.from_function": "prompt",
+    "FunctionPrompt.from_function": "prompt",
+    "Resource.from_function": "resource",
+    "FunctionResource.from_function": "resource",
+    "ResourceTemplate.from_function": "resource",
+}
+# fastmcp 3.x+: standalone decorators, registered later through add_tool or providers.
+STANDALONE_DECORATORS = {
+    "fastmcp.tools.tool": "tool",
+    "fastmcp.tools.function_tool.tool": "tool",
+    "fastmcp.resources.resource": "resource",
+    "fastmcp.resources.function_resource.resource": "resource",
+    "fastmcp.prompts.prompt": "prompt",
+    "fastmcp.prompts.function_prompt.prompt": "prompt",
+}
 
 # Parameters filled in by the SDK, not by the client.
 INJECTED_TYPE_NAMES = frozenset(
-    {"Context", "ServerRequestContext", "RequestContext"}
+    {"Context", "ServerRequestContext", "RequestContext", "UserSession"}
 )
 INJECTED_DEFAULT_CALLS = frozenset(
-    {"Depends", "CurrentContext", "CurrentAccessToken", "CurrentRequest", "CurrentHeaders"}
+    {"Depends", "Shared", "CurrentContext", "OptionalCurrentContext", "CurrentFastMCP", "CurrentAccessToken",
+     "CurrentRequest", "CurrentHeaders", "CurrentSession", "OptionalCurrentSession", "TokenClaim", "Progress",
+     "CurrentDocket", "CurrentWorker"}
 )
 
 # Transports.
 STDIO = "stdio"
 NETWORK_TRANSPORTS = frozenset({"sse", "streamable-http", "http"})
+TRANSPORT_NAMES = NETWORK_TRANSPORTS | {STDIO}
 RUN_METHODS = {
     "run": None,  # transport from the first argument / transport=
     "run_async": None,
@@ -70,29 +131,57 @@ RUN_METHODS = {
     "run_streamable_http_async": "streamable-http",
     "run_http_async": "http",
 }
+# Keyword arguments that only an HTTP transport takes: `run(transport=x, host=...)`
+# with a transport chosen at run time is the HTTP path.
+NETWORK_RUN_KWARGS = frozenset({"host", "port", "path", "mount_path", "stateless_http", "json_response"})
 APP_METHODS = {
     "sse_app": "sse",
     "streamable_http_app": "streamable-http",
     "http_app": "http",
 }
+# `anyio.run(mcp.run_sse_async)`: a run method passed uncalled.
+ASYNC_ENTRY_POINTS = frozenset({"anyio.run", "trio.run", "asyncio.run"})
 # Low-level servers are served by wrapping them in one of these.
 LOW_LEVEL_TRANSPORT_CLASSES = {
     "mcp.server.streamable_http_manager.StreamableHTTPSessionManager": "streamable-http",
     "mcp.server.sse.SseServerTransport": "sse",
 }
-ASGI_RUNNERS = frozenset({"uvicorn.run", "uvicorn.Config", "hypercorn.asyncio.serve"})
+STDIO_CONTEXTS = frozenset({"mcp.server.stdio.stdio_server"})
+ASGI_RUNNERS = frozenset(
+    {"uvicorn.run", "uvicorn.Config", "uvicorn.config.Config", "hypercorn.asyncio.serve", "hypercorn.trio.serve"}
+)
+ASGI_DEFAULT_HOST = "127.0.0.1"  # uvicorn's default bind address
 
 # Authentication.
 AUTH_KWARGS = frozenset({"auth", "token_verifier", "auth_server_provider"})
-AUTH_MIDDLEWARE_HINT = re.compile(r"auth|bearer|token|jwt|oauth", re.IGNORECASE)
+# Middleware (or an ASGI wrapper) whose name says it authenticates.
+AUTH_MIDDLEWARE_HINT = re.compile(r"auth|bearer|jwt|oauth|api_?key|token_?(?:verif|valid|check)", re.IGNORECASE)
+# Request headers whose reading means the code checks credentials itself.
+AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token"})
+
+# Why a server's auth status cannot be told from its file (`Server.auth_unknown`).
+AUTH_UNKNOWN_SPLAT = "settings are passed in with `**`"
+AUTH_UNKNOWN_ELSEWHERE = "the server object is created elsewhere"
+AUTH_UNKNOWN_SUBCLASS = "a project subclass of the SDK server class may configure auth"
+AUTH_UNKNOWN_PROVIDER = "a component provider: the FastMCP server it is added to decides"
+AUTH_UNKNOWN_MIDDLEWARE = "auth middleware is configured"
+AUTH_UNKNOWN_HEADER = "the code reads the Authorization header itself"
+# fastmcp 2.x builds a provider from FASTMCP_SERVER_AUTH when `auth` is omitted (gone in 3.0).
+AUTH_UNKNOWN_FASTMCP_ENV = "fastmcp 2.x reads auth from FASTMCP_SERVER_AUTH when `auth=` is omitted"
+
+# Settings read from the environment.
+ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 # The cheap first pass: files that can hold an MCP server or its handlers. It also
-# catches helper modules that never import mcp (`def register(mcp): @mcp.tool()`).
+# catches helper modules that never import mcp (`def register(mcp): @mcp.tool()`)
+# and entry points that run a server built elsewhere (`mcp.run(transport="sse")`).
 MCP_PREFILTER = re.compile(
     rb"\b(?:from|import)\s+(?:mcp|fastmcp)\b"
     rb"|@\s*[\w.]+\.(?:tool|resource|prompt|call_tool|read_resource|get_prompt)\b"
     rb"|\.add_tool\s*\(|\bTool\.from_function\b|\bon_call_tool\s*="
+    rb"|\.run(?:_async)?\(\s*(?:transport\s*=|[\"'](?:sse|http|streamable-http|stdio)[\"'])"
+    rb"|\.run_(?:sse|streamable_http|http|stdio)_async\b|\.(?:sse|streamable_http|http)_app\s*\("
 )
