@@ -103,7 +103,8 @@ def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResul
             result.findings.append(outcome)
         else:
             module = outcome
-            text = module.code
+            # not module.code: regenerating the source recurses as deep as the tree
+            text = data.decode(module.encoding, "replace")
             result.parsed = True
             result.findings.extend(_run_rules(result, path, module, mcp_rules if is_mcp else [], file_rules))
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):

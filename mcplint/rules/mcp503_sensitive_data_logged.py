@@ -1,0 +1,386 @@
+import re
+
+import libcst as cst
+
+from mcplint.finding import Confidence, Severity
+from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.names import dotted
+from mcplint.rule import Rule
+from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, is_secret_name, name_words
+
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg", "success",
+     "trace"}
+)
+LOGGING_FUNCS = frozenset(f"logging.{m}" for m in LOG_METHODS)
+# What the MCP context's logging methods are called (they notify the client).
+CONTEXT_METHODS = frozenset({"debug", "info", "warning", "error", "log"})
+LOGGER_FACTORIES = ("getLogger", "get_logger", "getChild", "get_task_logger")
+_LOGGER_NAME_RE = re.compile(r"^_*(?:\w*_)?(?:log|logger)$", re.IGNORECASE)
+# Keyword arguments of sinks that carry no data.
+CONTROL_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "file", "end", "sep", "flush", "level",
+                              "logger_name"})
+
+# Containers that hold every value a client sent, or every header/variable.
+ARGUMENT_CONTAINERS = frozenset({"arguments", "kwargs", "params", "tool_args", "tool_arguments", "tool_input"})
+HEADER_CONTAINERS = frozenset({"headers", "cookies"})
+# Names more sensitive in a log than in source: header values and cookies.
+LOG_SECRET_WORDS = frozenset({"cookie", "authorization"})
+# Calls whose result shows the argument's content.
+PASS_THROUGH = frozenset(
+    {"str", "repr", "format", "dict", "list", "tuple", "set", "sorted", "json.dumps", "pprint.pformat",
+     "pformat", "ascii", "vars"}
+)
+STRING_METHODS = frozenset(
+    {"strip", "lstrip", "rstrip", "lower", "upper", "decode", "encode", "removeprefix", "replace", "title",
+     "casefold", "split", "items", "values", "copy", "to_dict", "model_dump", "dict", "get_secret_value"}
+)
+# An assigned value known to be harmless, whatever the variable is called.
+NOT_SENSITIVE = ("", Confidence.LOW)
+# Slices short enough to count as a redacted form: `token[:4]`, `key[-4:]`.
+MAX_SHOWN = 8
+
+
+def _int(expr: cst.BaseExpression | None) -> int | None:
+    if isinstance(expr, cst.Integer):
+        return int(expr.value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+        expr.expression, cst.Integer
+    ):
+        return -int(expr.expression.value)
+    return None
+
+
+def _is_redacting_slice(node: cst.Subscript) -> bool:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return False
+    part = node.slice[0].slice
+    lower, upper = _int(part.lower), _int(part.upper)
+    if part.lower is None and upper is not None and 0 <= upper <= MAX_SHOWN:
+        return True
+    return part.upper is None and lower is not None and -MAX_SHOWN <= lower < 0
+
+
+def is_log_secret_name(name: str | None) -> bool:
+    if is_secret_name(name):
+        return True
+    words = name_words(name or "")
+    return bool(words) and words[-1] in LOG_SECRET_WORDS
+
+
+class SensitiveDataLogged(Rule):
+    """A secret, the request headers or all of a tool's arguments are written to a log.
+
+    ## What it does
+    In MCP server files, reports calls to `logging.*`, loggers (`logger`, `log`,
+    `self._logger`, `LOGGER`, names bound to `logging.getLogger(...)` and
+    `structlog.get_logger()`), `print`, `sys.stdout.write`/`sys.stderr.write` and the
+    MCP context's `ctx.debug/info/warning/error/log` (which send the message to the
+    client) when an argument shows:
+
+    - a secret-named value (`password`, `token`, `api_key`, `client_secret`,
+      `authorization`, `cookie`, ...), also through f-strings, `%`/`.format`,
+      `str()`/`json.dumps()`, `headers.get("Authorization")`, `os.getenv("API_KEY")`
+      and local variables assigned from such values;
+    - a whole container: `request.headers`, `cookies`, `os.environ`, `locals()`, or
+      every argument of a tool (`arguments`, `kwargs`, `params`; low confidence, since
+      they hold secrets only sometimes).
+
+    Redacted forms are not reported: `len(token)`, `bool(token)`, `token is None`,
+    `token[:4]` or `token[-4:]` (at most 8 characters), and the result of any other
+    function (`mask(token)`, `hashlib.sha256(...)`). Loop variables (`for token in
+    text.split()`) are words, not credentials. Objects such as a settings instance
+    are not followed into their fields.
+
+    ## Why is this bad?
+    Logs are copied to files, terminals, log services and support tickets, and are
+    read by far more people than the secret's owner. A bearer token or API key in a
+    log line is a working credential for anyone who can read it. `ctx.info()` goes
+    further: it sends the text to the MCP client and, through it, to the model.
+
+    ## Example
+    ```python
+    import logging
+    import os
+    from mcp.server.fastmcp import FastMCP
+
+    logger = logging.getLogger(__name__)
+    mcp = FastMCP("crm")
+    API_KEY = os.environ["CRM_API_KEY"]
+
+    @mcp.tool()
+    def find_contact(email: str) -> str:
+        logger.debug("calling CRM with key %s", API_KEY)
+        return email
+    ```
+
+    ## Use instead
+    Log that a credential is present, or a short prefix, never the value.
+    ```python
+    import logging
+    import os
+    from mcp.server.fastmcp import FastMCP
+
+    logger = logging.getLogger(__name__)
+    mcp = FastMCP("crm")
+    API_KEY = os.environ["CRM_API_KEY"]
+
+    @mcp.tool()
+    def find_contact(email: str) -> str:
+        logger.debug("calling CRM with key %s…", API_KEY[:4])
+        return email
+    ```
+
+    ## References
+    - [CWE-532: Insertion of Sensitive Information into Log File](https://cwe.mitre.org/data/definitions/532.html)
+    - [OWASP Logging Cheat Sheet: data to exclude](https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude)
+    """
+
+    code = "MCP503"
+    name = "sensitive-data-logged"
+    severity = Severity.MEDIUM
+    confidence = Confidence.MEDIUM
+    cwe = 532
+    checklist = "MCP-C06"
+    message = "`{sink}` {action}"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._loggers: set[str] = set()
+        # per scope (module, then each function): sensitive local names, loop variables
+        self._aliases: list[dict[str, tuple[str, Confidence]]] = [{}]
+        self._loop_names: list[set[str]] = [set()]
+
+    # -- scopes ---------------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._aliases.append({})
+        self._loop_names.append(set())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._aliases.pop()
+        self._loop_names.pop()
+
+    def visit_For(self, node: cst.For) -> None:
+        self._loop_target(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._loop_target(node.target)
+
+    def _loop_target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self._loop_names[-1].add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._loop_target(element.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and self._is_logger_factory(value):
+            for target in node.targets:
+                name = dotted(target.target)
+                if name:
+                    self._loggers.add(name)
+            return
+        found = self._sensitive(value)
+        other = found is None and self._names_other_value(value)
+        for target in node.targets:
+            if not isinstance(target.target, cst.Name):
+                continue
+            name = target.target.value
+            if found is not None:
+                if name in ARGUMENT_CONTAINERS or name in HEADER_CONTAINERS:
+                    what = found[0]  # arguments = params.arguments
+                elif is_log_secret_name(name):
+                    what = f"`{name}`"
+                else:
+                    what = f"`{name}` (holding {found[0]})"
+                self._aliases[-1][name] = (what, found[1])
+            elif other or name in ARGUMENT_CONTAINERS or name in HEADER_CONTAINERS:
+                # headers = {"Accept": ...}: a dict built here holds what we see
+                self._aliases[-1][name] = NOT_SENSITIVE
+            else:
+                self._aliases[-1].pop(name, None)
+
+    def _names_other_value(self, value: cst.BaseExpression) -> bool:
+        """`ssh_key = os.getenv("SSH_KEY_PATH")`: the variable says what the name does not."""
+        if isinstance(value, cst.Call) and self.ctx.qualify(value.func) in ENV_GETTERS:
+            return not is_secret_name(string_value(argument(value, 0, "key")))
+        if isinstance(value, cst.Subscript) and self.ctx.qualify(value.value) == "os.environ":
+            index = value.slice[0].slice if len(value.slice) == 1 else None
+            return isinstance(index, cst.Index) and not is_secret_name(string_value(index.value))
+        return False
+
+    def _is_logger_factory(self, call: cst.Call) -> bool:
+        qualified = self.ctx.qualify(call.func) or ""
+        return qualified.rsplit(".", 1)[-1] in LOGGER_FACTORIES
+
+    # -- sinks ----------------------------------------------------------------------
+    def _sink(self, call: cst.Call) -> tuple[str, str] | None:
+        """(how the sink is written, where the data goes) for a logging call."""
+        func = call.func
+        qualified = self.ctx.qualify(func) or ""
+        if qualified in LOGGING_FUNCS:
+            return qualified, "writes {} to the log"
+        if isinstance(func, cst.Name) and func.value == "print":
+            return "print", "prints {}"
+        if qualified in ("sys.stderr.write", "sys.stdout.write"):
+            return qualified, "writes {} to " + qualified.split(".")[1]
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        receiver = func.value
+        label = f"{dotted(receiver) or '…'}.{method}"
+        if method == "send_log_message":
+            return label, "sends {} to the MCP client"
+        if method in CONTEXT_METHODS and self._is_context(receiver):
+            return label, "sends {} to the MCP client"
+        if method not in LOG_METHODS:
+            return None
+        if isinstance(receiver, cst.Call) and self._is_logger_factory(receiver):
+            return label.replace("….", "logger."), "writes {} to the log"
+        name = dotted(receiver)
+        if name is None:
+            return None
+        if name in self._loggers or _LOGGER_NAME_RE.match(name.rsplit(".", 1)[-1]):
+            return label, "writes {} to the log"
+        return None
+
+    def _is_context(self, receiver: cst.BaseExpression) -> bool:
+        if not isinstance(receiver, cst.Name):
+            return False
+        handler = self.ctx.handler
+        if handler is not None:
+            for param in handler.params:
+                if param.name == receiver.value and param.injected:
+                    return True
+        return receiver.value in ("ctx", "context")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        sink = self._sink(node)
+        if sink is None:
+            return
+        label, verb = sink
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in CONTROL_KEYWORDS:
+                continue
+            found = self._sensitive(arg.value)
+            if found is not None:
+                what, confidence = found
+                self.report(node, confidence=confidence, sink=label, action=verb.format(what))
+                return
+
+    # -- what an expression shows -----------------------------------------------------
+    def _alias(self, name: str) -> tuple[str, Confidence] | None:
+        for scope in (self._aliases[-1], self._aliases[0]):
+            if name in scope:
+                return scope[name]
+        return None
+
+
+    def _sensitive(self, expr: cst.BaseExpression | None) -> tuple[str, Confidence] | None:
+        """(a description, confidence) if `expr`'s text would show a secret or a whole container."""
+        if expr is None:
+            return None
+        if isinstance(expr, cst.Name):
+            if self.ctx.qualify(expr) == "os.environ":
+                return "the whole environment (`os.environ`)", Confidence.MEDIUM
+            return self._name(expr.value)
+        if isinstance(expr, cst.Attribute):
+            qualified = self.ctx.qualify(expr)
+            if qualified == "os.environ":
+                return "the whole environment (`os.environ`)", Confidence.MEDIUM
+            attr = expr.attr.value
+            if attr in HEADER_CONTAINERS:
+                return f"all request {attr} (`{dotted(expr) or attr}`)", Confidence.MEDIUM
+            if attr in ARGUMENT_CONTAINERS:
+                return f"every argument (`{dotted(expr) or attr}`)", Confidence.LOW
+            if is_log_secret_name(attr):
+                return f"`{dotted(expr) or attr}`", Confidence.HIGH
+            return None
+        if isinstance(expr, cst.Subscript):
+            if _is_redacting_slice(expr):
+                return None
+            if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Slice):
+                return self._sensitive(expr.value)  # a long slice still shows the secret
+            key = string_value(expr.slice[0].slice.value) if len(expr.slice) == 1 and isinstance(
+                expr.slice[0].slice, cst.Index) else None
+            if is_log_secret_name(key):
+                return f"`{key}`", Confidence.HIGH
+            return None
+        if isinstance(expr, cst.Call):
+            return self._call(expr)
+        if isinstance(expr, cst.FormattedString):
+            return self._first(p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression))
+        if isinstance(expr, cst.BinaryOperation):
+            return self._first((expr.left, expr.right))
+        if isinstance(expr, cst.ConcatenatedString):
+            return self._first((expr.left, expr.right))
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            return self._first(e.value for e in expr.elements)
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    key = string_value(element.key)
+                    if is_log_secret_name(key) and string_value(element.value) is None:
+                        return f"`{key}`", Confidence.HIGH
+                    found = self._sensitive(element.value)
+                else:
+                    found = self._sensitive(element.value)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(expr, cst.IfExp):
+            return self._first((expr.body, expr.orelse))
+        if isinstance(expr, cst.BooleanOperation):
+            return self._first((expr.left, expr.right))
+        if isinstance(expr, (cst.Await, cst.StarredElement)):
+            return self._sensitive(expr.expression if isinstance(expr, cst.Await) else expr.value)
+        return None
+
+    def _first(self, exprs) -> tuple[str, Confidence] | None:
+        for expr in exprs:
+            found = self._sensitive(expr)
+            if found is not None:
+                return found
+        return None
+
+    def _name(self, name: str) -> tuple[str, Confidence] | None:
+        alias = self._alias(name)
+        if alias is NOT_SENSITIVE:
+            return None
+        if alias is not None:
+            return alias
+        if name in self._loop_names[-1]:
+            return None  # `for token in text.split()`: a word, not a credential
+        if name in ARGUMENT_CONTAINERS:
+            return f"every argument (`{name}`)", Confidence.LOW
+        if name in HEADER_CONTAINERS:
+            return f"all request {name} (`{name}`)", Confidence.MEDIUM
+        if is_log_secret_name(name):
+            bare = name.strip("_").lower() in ("token", "secret", "key")
+            return f"`{name}`", Confidence.MEDIUM if bare else Confidence.HIGH
+        return None
+
+    def _call(self, call: cst.Call) -> tuple[str, Confidence] | None:
+        qualified = self.ctx.qualify(call.func) or ""
+        if qualified in ("locals", "globals") or (qualified == "vars" and not call.args):
+            return f"every local variable (`{qualified}()`)", Confidence.MEDIUM
+        if qualified in ENV_GETTERS:
+            key = string_value(argument(call, 0, "key"))
+            return (f"`{key}`", Confidence.HIGH) if is_secret_name(key) else None
+        if qualified in PASS_THROUGH:
+            return self._first(a.value for a in call.args)
+        if not isinstance(call.func, cst.Attribute):
+            return None  # mask(token), len(token), hashlib.sha256(...): not the value
+        method = call.func.attr.value
+        receiver = call.func.value
+        if method == "get":
+            key = string_value(argument(call, 0, "key"))
+            if is_log_secret_name(key):
+                return f"`{key}`", Confidence.HIGH
+            return None
+        if method in ("format", "join"):
+            return self._first((receiver, *(a.value for a in call.args)))
+        if method in STRING_METHODS:
+            return self._sensitive(receiver)
+        return None
