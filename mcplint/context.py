@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Finding, Severity, Span, TraceStep
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable
@@ -82,7 +83,7 @@ class FileContext:
                 rule.check_handler(handler)
         visitor = _Dispatcher(self, rules)
         if visitor.wants_traversal:
-            self.module.visit(visitor)
+            walk.visit(self.module, visitor)
 
     def findings(self) -> list[Finding]:
         if not self._reports:

@@ -18,6 +18,7 @@ from mcplint.finding import Confidence, RuleMeta, Severity
 
 if TYPE_CHECKING:
     from mcplint.context import FileContext
+    from mcplint.prefilter import AnyOf, Prefilter
     from mcplint.mcp.model import Handler, Server
     from mcplint.mcp.taint import Taint
 
@@ -72,7 +73,7 @@ class Rule:
     # "engine": a diagnostic about mcplint's own view of the code (family MCP0xx),
     # emitted by the engine, never instantiated.
     scope: ClassVar[str] = "mcp"
-    prefilter: ClassVar[re.Pattern[bytes] | None] = None
+    prefilter: ClassVar["re.Pattern[bytes] | Prefilter | AnyOf | None"] = None
 
     meta: ClassVar[RuleMeta]
 

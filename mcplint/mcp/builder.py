@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.mcp import sdk
 from mcplint.mcp.model import AsgiRun, FileModel, Handler, Param, Server, Transport, Value
 from mcplint.mcp.names import ImportTable, dotted
@@ -25,17 +26,21 @@ _URI_VARS = re.compile(r"\{[+#./;?&]?([\w*,-]+)\}")
 
 def string_value(node: cst.CSTNode | None) -> str | None:
     """The value of a plain or concatenated string literal (no f-strings)."""
-    if isinstance(node, cst.SimpleString):
+    parts: list[str] = []
+    stack = [node]
+    while stack:  # iterative: generated files concatenate thousands of literals
+        current = stack.pop()
+        if isinstance(current, cst.ConcatenatedString):
+            stack.extend((current.right, current.left))
+            continue
+        if not isinstance(current, cst.SimpleString):
+            return None
         try:
-            value = node.evaluated_value
+            value = current.evaluated_value
         except Exception:  # odd prefixes; never let a literal crash the scan
             return None
-        return value.decode("latin-1") if isinstance(value, bytes) else value
-    if isinstance(node, cst.ConcatenatedString):
-        left, right = string_value(node.left), string_value(node.right)
-        if left is not None and right is not None:
-            return left + right
-    return None
+        parts.append(value.decode("latin-1") if isinstance(value, bytes) else value)
+    return "".join(parts)
 
 
 def call_args(call: cst.Call) -> tuple[list[cst.Arg], dict[str, cst.Arg], bool]:
@@ -258,7 +263,7 @@ class _Collector(cst.CSTVisitor):
 
 def build_model(module: cst.Module) -> tuple[FileModel, ImportTable]:
     collector = _Collector(module)
-    module.visit(collector)
+    walk.visit(module, collector)
     return _Resolver(collector).resolve(), collector.imports
 
 

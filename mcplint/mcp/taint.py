@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import ImportTable, dotted
 
@@ -66,7 +67,7 @@ class HandlerFlow(cst.CSTVisitor):
         for param in handler.untrusted_params:
             self.env[param.name] = Taint(param.name, (Step(param.node, f"parameter `{param.name}`"),))
         for _ in range(2):
-            handler.function.body.visit(self)
+            walk.visit(handler.function.body, self)
 
     # -- binding -----------------------------------------------------------------
     def _bind(self, target: cst.BaseExpression, taint: Taint | None, node: cst.CSTNode) -> None:

@@ -2,6 +2,7 @@ import re
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, string_value
@@ -113,7 +114,7 @@ def _subtree_calls(node: cst.CSTNode):
         current = stack.pop()
         if isinstance(current, cst.Call):
             yield current
-        stack.extend(c for c in current.children if not isinstance(c, (cst.FunctionDef, cst.Lambda)))
+        stack.extend(c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda)))
 
 
 class _GuardScan(cst.CSTVisitor):
@@ -358,7 +359,7 @@ class ToolPathTraversal(Rule):
                 if target and (annotated or (node.value is not None and rule._is_path(node.value, handler, names))):
                     names.add(target)
 
-        handler.function.body.visit(Binder())
+        walk.visit(handler.function.body, Binder())
         return names
 
     # -- what makes it safe ----------------------------------------------------------
@@ -387,7 +388,7 @@ class ToolPathTraversal(Rule):
                 if isinstance(value, cst.Call) and (self.ctx.qualify(value.func) or "") in PATH_CONSTRUCTORS \
                         and self.ctx.taint(value) is not None:
                     return True
-            stack.extend(current.children)
+            stack.extend(walk.children(current))
         return False
 
     def _guard_level(self, handler: Handler, param: str, sink: cst.Call) -> tuple[int, str]:
@@ -415,7 +416,7 @@ class ToolPathTraversal(Rule):
             guards.append((param, FULL, "", handler.function))
 
         scan = _GuardScan(self.ctx.qualify)
-        handler.function.body.visit(scan)
+        walk.visit(handler.function.body, scan)
         for checked, kind in scan.checks:
             taint = self.ctx.taint(checked, handler)
             if taint is None:
@@ -464,7 +465,7 @@ class ToolPathTraversal(Rule):
         level = 0
         for function in functions:
             scan = _GuardScan(self.ctx.qualify)
-            function.body.visit(scan)
+            walk.visit(function.body, scan)
             contain = [c for c, kind in scan.checks if kind == "contain"]
             if contain:
                 level = max(level, FULL if _normalises(function.body, self.ctx.qualify) else PARTIAL)
@@ -503,7 +504,7 @@ class Parents:
         stack = [root]
         while stack:
             node = stack.pop()
-            for child in node.children:
+            for child in walk.children(node):
                 self._parent[id(child)] = node
                 stack.append(child)
 
@@ -554,4 +555,4 @@ def _all_functions(module: cst.Module):
         node = stack.pop()
         if isinstance(node, cst.FunctionDef):
             yield node
-        stack.extend(node.children)
+        stack.extend(walk.children(node))

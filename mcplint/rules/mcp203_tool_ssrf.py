@@ -2,6 +2,7 @@ import re
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Handler
@@ -63,7 +64,7 @@ def _walk(node: cst.CSTNode):
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed([c for c in current.children if not isinstance(c, (cst.FunctionDef, cst.Lambda))]))
+        stack.extend(reversed([c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda))]))
 
 
 def _mentions_host(node: cst.CSTNode) -> bool:
@@ -289,7 +290,7 @@ class ToolSsrf(Rule):
             params = scope.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
                 table[param.name.value] = annotated(param.annotation)
-        stack: list[cst.CSTNode] = list(scope.body.children if isinstance(scope, cst.FunctionDef) else scope.children)
+        stack: list[cst.CSTNode] = list(walk.children(scope.body) if isinstance(scope, cst.FunctionDef) else walk.children(scope))
         while stack:
             node = stack.pop()
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope is not self.ctx.module:
@@ -309,7 +310,7 @@ class ToolSsrf(Rule):
                 bind(node.target, is_client(node.value) or annotated(node.annotation))
             elif isinstance(node, cst.WithItem) and node.asname is not None:
                 bind(node.asname.name, is_client(node.item))
-            stack.extend(node.children)
+            stack.extend(walk.children(node))
         return table
 
     # -- which part of the URL is tainted ---------------------------------------------
@@ -590,4 +591,4 @@ def _walk_all(module: cst.Module):
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(node.children)
+        stack.extend(walk.children(node))

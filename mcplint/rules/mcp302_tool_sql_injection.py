@@ -2,6 +2,7 @@ import re
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
@@ -236,7 +237,7 @@ class ToolSqlInjection(Rule):
     def facts(self) -> _FileFacts:
         if self._facts is None:
             self._facts = _FileFacts()
-            self.ctx.module.visit(self._facts)
+            walk.visit(self.ctx.module, self._facts)
         return self._facts
 
     def _sink(self, call: cst.Call) -> tuple[str, str] | None:
@@ -530,7 +531,7 @@ def _subtree(node: cst.CSTNode):
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(list(walk.children(current))))
 
 
 def _calls_in(node: cst.CSTNode):

@@ -2,6 +2,7 @@ import re
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
@@ -45,7 +46,7 @@ def _subtree(node: cst.CSTNode):
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(list(walk.children(current))))
 
 
 def _is_true(expr: cst.BaseExpression | None) -> bool:

@@ -13,8 +13,10 @@ from collections import Counter
 
 import libcst as cst
 
+from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
+from mcplint.prefilter import AnyOf, Prefilter
 from mcplint.rule import Rule
 
 # -- names --------------------------------------------------------------------------
@@ -354,7 +356,7 @@ def literal_nodes(expr: cst.CSTNode) -> list[cst.CSTNode]:
         def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
             found.append(node)
 
-    expr.visit(_Strings())
+    walk.visit(expr, _Strings())
     return found
 
 
@@ -364,15 +366,30 @@ _NAME_PATTERN = (
     rb"(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key"
     rb"|(?:access|private|signing|encryption|master|auth|client)[_-]?key|credentials?|authorization)"
 )
-PREFILTER = re.compile(
-    rb"(?i:" + _NAME_PATTERN + rb"""\w*['"]?\s*(?::[^=\n]{1,60})?(?:==|!=|[:=])\s*[rbu]{0,2}["'][^"'\s]{4}"""
-    rb"""|auth\s*=\s*\(\s*[rbu]{0,2}["'])"""
-    rb"|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{22}"
-    rb"|sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10}"
-    rb"|[rs]k_live_[A-Za-z0-9]{16}|AIza[0-9A-Za-z_-]{35}|GOCSPX-|hf_[A-Za-z0-9]{34}|(?:secret_|ntn_)[A-Za-z0-9]{40}"
-    rb"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{8,}\.eyJ"
-    rb"""|://[^\s/:@'"]+:[^\s/@'"]+@"""
+_TOKEN_ANCHORS = (
+    b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"sk-", b"xox", b"k_live_",
+    b"AIza", b"GOCSPX-", b"hf_", b"secret_", b"ntn_", b"-----BEGIN", b"eyJ",
 )
+TOKEN_PREFILTER = Prefilter(
+    re.compile(
+        rb"(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{22}"
+        rb"|sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10}"
+        rb"|[rs]k_live_[A-Za-z0-9]{16}|AIza[0-9A-Za-z_-]{35}|GOCSPX-|hf_[A-Za-z0-9]{34}|(?:secret_|ntn_)[A-Za-z0-9]{40}"
+        rb"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{8,}\.eyJ"
+    ),
+    anchors=_TOKEN_ANCHORS,
+)
+URL_PASSWORD_PREFILTER = Prefilter(re.compile(rb"""://[^\s/:@'"]+:[^\s/@'"]+@"""), anchors=(b"://",))
+# Searched in the lower-cased bytes: case-insensitive alternations are slow in `re`.
+NAME_PREFILTER = Prefilter(
+    re.compile(
+        _NAME_PATTERN + rb"""\w*['"]?\s*(?::[^=\n]{1,60})?(?:==|!=|[:=])\s*[rbu]{0,2}["'][^"'\s]{4}"""
+        rb"""|auth\s*=\s*\(\s*[rbu]{0,2}["']"""
+    ),
+    anchors=(b"pass", b"pwd", b"secret", b"token", b"key", b"credential", b"authorization", b"auth"),
+    lowercase=True,
+)
+PREFILTER = AnyOf(TOKEN_PREFILTER, URL_PASSWORD_PREFILTER, NAME_PREFILTER)
 
 
 class HardcodedSecret(Rule):
@@ -558,18 +575,20 @@ class HardcodedSecret(Rule):
 
     # -- any literal ---------------------------------------------------------------
     def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
-        self._anywhere(node, string_value(node))
+        self._anywhere(node)
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self._anywhere(node, string_value(node))
+        self._anywhere(node)
 
     def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        self._anywhere(node, node.value)
+        self._anywhere(node)
 
-    def _anywhere(self, node: cst.CSTNode, text: str | None) -> None:
+    def _anywhere(self, node: cst.CSTNode) -> None:
+        # checked before evaluating: the parts of a concatenation were handled with it
         if id(node) in self._handled:
             return
         self._skip(node)
+        text = node.value if isinstance(node, cst.FormattedStringText) else string_value(node)
         if text and len(text) >= 20:
             verdict = judge(text, None, in_tests=self._in_tests)
             if verdict is not None:

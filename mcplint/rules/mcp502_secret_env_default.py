@@ -4,6 +4,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import string_value
+from mcplint.prefilter import AnyOf, Prefilter
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import (
     env_fallback,
@@ -30,16 +31,27 @@ _TOKEN_PREFIX = (
     rb"(?:AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|[rs]k_live_|AIza|GOCSPX-|hf_|ntn_|secret_|eyJ|-----BEGIN)"
 )
 _GETTER = rb"(?:getenv|environ\.get|environ\.setdefault|config)\s*\("
-PREFILTER = re.compile(
-    # os.getenv("API_KEY", "...") and os.getenv("API_KEY") or "..."
-    rb"(?i:" + _GETTER + rb"\s*[rbu]{0,2}[\"'][^\"'\n]*" + _SECRET_WORD
-    + rb"[^\"'\n]*[\"']\s*(?:,|\)\s*or\s*[rbu]{0,2}[\"']))"
+_GETTER_ANCHORS = (b"getenv", b"environ", b"config")
+PREFILTER = AnyOf(
+    # os.getenv("API_KEY", "...") and os.getenv("API_KEY") or "..." (in lower-cased bytes)
+    Prefilter(
+        re.compile(_GETTER + rb"\s*[rbu]{0,2}[\"'][^\"'\n]*" + _SECRET_WORD + rb"[^\"'\n]*[\"']\s*(?:,|\)\s*or\s*[rbu]{0,2}[\"'])"),
+        anchors=_GETTER_ANCHORS,
+        lowercase=True,
+    ),
     # a token-shaped default, whatever the variable is called
-    rb"|" + _GETTER + rb"[^)]{0,200}?[\"']" + _TOKEN_PREFIX + rb"|\)\s*or\s*[rbu]{0,2}[\"']" + _TOKEN_PREFIX
+    Prefilter(
+        re.compile(_GETTER + rb"[^)]{0,200}?[\"']" + _TOKEN_PREFIX + rb"|\)\s*or\s*[rbu]{0,2}[\"']" + _TOKEN_PREFIX),
+        anchors=(*_GETTER_ANCHORS, b") or"),
+    ),
     # --api-key style options with a default
-    + rb"|(?i:[\"']--[\w-]*" + _SECRET_WORD + rb"[\w-]*[\"'][^)]{0,400}?default\s*=\s*[rbu]{0,2}[\"'])"
+    Prefilter(
+        re.compile(rb"[\"']--[\w-]*" + _SECRET_WORD + rb"[\w-]*[\"'][^)]{0,400}?default\s*=\s*[rbu]{0,2}[\"']"),
+        anchors=(b"default",),
+        lowercase=True,
+    ),
     # class Settings(BaseSettings): fields read from the environment
-    + rb"|\bclass\s+\w+\s*\([^)]*Settings\b"
+    Prefilter(re.compile(rb"\bclass\s+\w+\s*\([^)]*Settings\b"), anchors=(b"Settings",)),
 )
 
 
