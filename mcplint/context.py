@@ -1,4 +1,12 @@
-"""Per-file analysis state shared by all rules, and the one batched traversal."""
+"""Per-file analysis state shared by all rules, and the one batched traversal.
+
+In a file the MCP rules analyse, every function is a scope with a taint flow: a real
+handler's untrusted parameters are sources of findings; any other function's
+parameters are symbolic sources, and what the rules report there becomes that
+function's summary (`mcplint.mcp.summary`), followed from handlers in the project
+phase. Rules see no difference: `ctx.handler` is a `Handler` either way (kind
+`function` for the symbolic scopes).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,15 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mcplint.mcp import walk
 from mcplint.finding import Confidence, Finding, Severity, Span, TraceStep
+from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
-from mcplint.mcp.names import ImportTable
-from mcplint.mcp.taint import HandlerFlow, Taint
+from mcplint.mcp.names import ImportTable, dotted
+from mcplint.mcp.project import ModuleIndex
+from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
+from mcplint.mcp.taint import FunctionFlow, Taint
+
+SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
 
 if TYPE_CHECKING:
     from mcplint.rule import Rule
@@ -24,6 +36,7 @@ class _Report:
     node: cst.CSTNode
     statement: cst.CSTNode | None
     message: str
+    message_args: dict
     severity: Severity
     confidence: Confidence
     handler: Handler | None
@@ -34,26 +47,90 @@ class _Report:
 class FileContext:
     """What a rule can ask about the file it is looking at."""
 
-    def __init__(self, path: str, module: cst.Module, model: FileModel, imports: ImportTable) -> None:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        model: FileModel,
+        imports: ImportTable,
+        *,
+        summaries: bool = False,
+        index: ModuleIndex | None = None,
+    ) -> None:
         self.path = path
         self.module = module
         self.model = model
         self.imports = imports
-        self.handler: Handler | None = None  # the handler the traversal is inside
+        self.index = index
+        self.handler: Handler | None = None  # the handler (or symbolic scope) the traversal is inside
         self._stack: list[cst.CSTNode] = []
-        self._flows: dict[int, HandlerFlow] = {}
+        self._flows: dict[int, FunctionFlow] = {}
         self._reports: list[_Report] = []
         self._handlers = {id(h.function): h for h in model.handlers}
+        self._keys: dict[int, str] = {}  # id(FunctionDef) -> "func" / "Class.method"
+        self._by_key: dict[str, cst.FunctionDef] = {}
+        self._returns: dict[str, frozenset[str] | None] = {}
+
+        if summaries:
+            self._add_symbolic_scopes()
+
+    def _add_symbolic_scopes(self) -> None:
+        from mcplint.mcp.builder import function_params
+
+        def visit(body, prefix: str) -> None:
+            for statement in body:
+                if isinstance(statement, cst.FunctionDef):
+                    key = prefix + statement.name.value
+                    self._keys[id(statement)] = key
+                    self._by_key.setdefault(key, statement)
+                    if id(statement) not in self._handlers:
+                        self._handlers[id(statement)] = Handler(
+                            kind=SYMBOLIC,
+                            name=key,
+                            function=statement,
+                            server=None,
+                            params=function_params(statement, self.imports),
+                            registration=statement,
+                        )
+                    if isinstance(statement.body, cst.IndentedBlock):
+                        visit(statement.body.body, key + ".")
+                elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+                    visit(statement.body.body, prefix + statement.name.value + ".")
+                elif isinstance(statement, cst.BaseCompoundStatement):  # if TYPE_CHECKING:, try:
+                    for block in walk.children(statement):
+                        if isinstance(block, cst.IndentedBlock):
+                            visit(block.body, prefix)
+                        elif isinstance(block, (cst.Else, cst.ExceptHandler, cst.Finally)) and isinstance(block.body, cst.IndentedBlock):
+                            visit(block.body.body, prefix)
+
+        visit(self.module.body, "")
 
     # -- questions rules ask ------------------------------------------------------
     def qualify(self, node: cst.CSTNode) -> str | None:
         return self.imports.qualify(node)
 
-    def flow(self, handler: Handler) -> HandlerFlow:
+    def flow(self, handler: Handler) -> FunctionFlow:
         key = id(handler.function)
         if key not in self._flows:
-            self._flows[key] = HandlerFlow(handler, self.imports)
+            self._flows[key] = FunctionFlow(
+                handler.function, handler.untrusted_params, self.imports, returns_of=self._returns_of
+            )
         return self._flows[key]
+
+    def _returns_of(self, name: str):
+        """(params, params reaching its return) of a module-level function of this file."""
+        function = self._by_key.get(name)
+        if function is None:
+            return None
+        if name not in self._returns:
+            self._returns[name] = None  # recursion guard: a cycle returns nothing tainted
+            handler = self._handlers.get(id(function))
+            params = handler.params if handler is not None else []
+            flow = FunctionFlow(function, params, self.imports, returns_of=self._returns_of)
+            self._returns[name] = flow.returned_params()
+        handler = self._handlers.get(id(function))
+        names = [p.name for p in handler.params if not p.star] if handler is not None else []
+        return names, self._returns[name] or frozenset()
 
     def taint(self, expr: cst.CSTNode, handler: Handler | None = None) -> Taint | None:
         """The untrusted parameter `expr` derives from, inside the current handler."""
@@ -85,46 +162,194 @@ class FileContext:
         if visitor.wants_traversal:
             walk.visit(self.module, visitor)
 
-    def findings(self) -> list[Finding]:
-        if not self._reports:
+    def findings(self, lines: list[str]) -> list[Finding]:
+        """The findings of this file (`lines`: its source text, split).
+
+        A report in a symbolic scope caused by a parameter is not a finding: it goes
+        to that function's summary (`facts`), named by node ordinal, positionless.
+        """
+        real = [r for r in self._reports if not (_symbolic(r.handler) and r.taint is not None)]
+        if not real:
             return []
-        positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        lines = self.module.code.splitlines()
+        return place(self.module, lines, self.path, [
+            (r.rule.meta, r.node, r.statement, r.message, r.severity, r.confidence,
+             r.handler.function if r.handler is not None and (r.handler_level or r.node is r.handler.function) else None,
+             r.handler.label if r.handler is not None and not _symbolic(r.handler) else None,
+             tuple((self.path, step.node, step.note) for step in r.taint.steps) + ((self.path, r.node, "reaches the sink"),)
+             if r.taint is not None else ())
+            for r in real
+        ])
 
-        def span(node: cst.CSTNode) -> Span:
-            rng = positions[node]
-            return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+    def facts(self) -> FileFacts:
+        """Function summaries and handlers of this file, for the project phase."""
+        facts = FileFacts(self.path)
+        calls: dict[str, list] = {}
+        for function_id, key in self._keys.items():
+            function = self._by_key.get(key)
+            if function is None or id(function) != function_id:
+                continue
+            for site in self.flow(self._handlers[function_id]).calls.values():
+                resolved = self._resolve_callee(site.callee, key)
+                if resolved is not None:
+                    calls.setdefault(key, []).append((site, resolved))
+        hits = [r for r in self._reports if _symbolic(r.handler) and r.taint is not None]
+        if not calls and not hits:
+            return facts
+        wanted = {id(step.node) for r in hits for step in r.taint.steps}
+        wanted |= {id(r.node) for r in self._reports} | {id(r.statement) for r in hits if r.statement is not None}
+        for sites in calls.values():
+            for site, _ in sites:
+                wanted.add(id(site.node))
+                wanted |= {id(step.node) for taint in site.args.values() for step in taint.steps}
+        ordinal = {id(node): number for number, node in enumerate(walk.iter_nodes(self.module)) if id(node) in wanted}
 
-        out = []
-        for report in self._reports:
-            where = span(report.node)
-            suppress = set(range(where.line, where.end_line + 1))
-            if report.statement is not None:
-                suppress |= _header_lines(report.statement, positions)
-            handler = report.handler
-            if handler is not None and (report.handler_level or report.node is handler.function):
-                suppress |= _header_lines(handler.function, positions)
-            trace: tuple[TraceStep, ...] = ()
-            if report.taint is not None:
-                steps = [TraceStep(span(step.node), step.note) for step in report.taint.steps if step.node in positions]
-                steps.append(TraceStep(where, "reaches the sink"))
-                trace = tuple(steps)
-            snippet = lines[where.line - 1].strip() if 0 < where.line <= len(lines) else ""
-            out.append(
-                Finding(
-                    rule=report.rule.meta,
-                    path=self.path,
-                    span=where,
-                    message=report.message,
+        def steps(taint: Taint) -> tuple[tuple[int, str], ...]:
+            return tuple((ordinal[id(s.node)], s.note) for s in taint.steps if id(s.node) in ordinal)
+
+        by_function: dict[str, list[SinkHit]] = {}
+        for report in hits:
+            by_function.setdefault(self._keys[id(report.handler.function)], []).append(
+                SinkHit(
+                    code=report.rule.code,
+                    param=report.taint.param,
+                    node=ordinal[id(report.node)],
+                    statement=ordinal.get(id(report.statement)) if report.statement is not None else None,
+                    message_args=tuple((k, str(v)) for k, v in report.message_args.items()),
                     severity=report.severity,
                     confidence=report.confidence,
-                    snippet=snippet,
-                    handler=handler.label if handler is not None else None,
-                    trace=trace,
-                    suppress_lines=frozenset(suppress),
+                    steps=steps(report.taint),
                 )
             )
-        return out
+        for report in self._reports:
+            if report.handler is not None and not _symbolic(report.handler) and id(report.node) in ordinal:
+                key = (self._keys.get(id(report.handler.function), ""), ordinal[id(report.node)])
+                facts.handler_sinks.setdefault(key, set()).add(report.rule.code)
+        for function_id, key in self._keys.items():
+            function = self._by_key.get(key)
+            if function is None or id(function) != function_id:
+                continue
+            handler = self._handlers[function_id]
+            summary = FunctionSummary(key=key, params=tuple(p.name for p in handler.params if not p.star))
+            summary.hits = by_function.get(key, [])
+            summary.calls = [
+                CallRecord(site.callee, resolved, ordinal[id(site.node)],
+                           tuple((k, taint.param, steps(taint)) for k, taint in site.args.items()))
+                for site, resolved in calls.get(key, [])
+            ]
+            facts.functions[key] = summary
+            if not _symbolic(handler):
+                facts.handlers.append(HandlerEntry(key, handler.label, tuple(p.name for p in handler.untrusted_params)))
+        return facts
+
+    def _resolve_callee(self, callee: str, caller_key: str) -> str | None:
+        """A key in this file, or a qualified name naming another project module; else None."""
+        head, _, rest = callee.partition(".")
+        if head in ("self", "cls") and rest and "." not in rest:
+            owner = caller_key.rpartition(".")[0]
+            candidate = f"{owner}.{rest}" if owner else rest
+            return candidate if candidate in self._by_key else None
+        if callee in self._by_key:
+            return callee
+        if not self.imports.is_imported(callee) or self.index is None:
+            return None
+        qualified = self.imports.qualify_dotted(callee)
+        return qualified if self.index.resolve(self.path, qualified) is not None else None
+
+
+def _symbolic(handler: Handler | None) -> bool:
+    return handler is not None and handler.kind == SYMBOLIC
+
+
+def place(module: cst.Module, lines: list[str], path: str, items) -> list[Finding]:
+    """Findings with positions. Each item: (rule meta, node, statement, message, severity,
+    confidence, handler function for header suppressions, handler label, trace steps
+    as (path, node, note)); trace nodes of other files are given as spans already."""
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+    def span(node) -> Span:
+        if isinstance(node, Span):
+            return node
+        rng = positions[node]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    out = []
+    for meta, node, statement, message, severity, confidence, function, label, trace in items:
+        where = span(node)
+        suppress = set(range(where.line, where.end_line + 1))
+        if statement is not None:
+            suppress |= _header_lines(statement, positions)
+        if function is not None:
+            suppress |= _header_lines(function, positions)
+        out.append(
+            Finding(
+                rule=meta,
+                path=path,
+                span=where,
+                message=message,
+                severity=severity,
+                confidence=confidence,
+                snippet=lines[where.line - 1].strip() if 0 < where.line <= len(lines) else "",
+                handler=label,
+                trace=tuple(
+                    TraceStep(span(step_node), note, "" if step_path == path else step_path)
+                    for step_path, step_node, note in trace
+                    if isinstance(step_node, Span) or step_node in positions
+                ),
+                suppress_lines=frozenset(suppress),
+            )
+        )
+    return out
+
+
+def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict) -> list[Finding]:
+    """Findings for sinks reached across functions: read positions where they land.
+
+    Each file involved is parsed again, once: cheaper than computing positions for
+    every analysed file in case a finding lands there.
+    """
+    wanted: dict[str, set[int]] = {}
+    for item in pending:
+        wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
+        for path, node, _ in item.trace:
+            wanted.setdefault(path, set()).add(node)
+    spans: dict[tuple[str, int], Span] = {}
+    headers: dict[tuple[str, int], set[int]] = {}
+    lines: dict[str, list[str]] = {}
+    for path, ordinals in wanted.items():
+        module = cst.parse_module(contents[path])
+        nodes = {n: node for n, node in enumerate(walk.iter_nodes(module)) if n in ordinals}
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for number, node in nodes.items():
+            rng = positions[node]
+            spans[(path, number)] = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            headers[(path, number)] = _header_lines(node, positions)
+        lines[path] = contents[path].decode(module.encoding, "replace").splitlines()
+    out = []
+    for item in pending:
+        where = spans[(item.path, item.node)]
+        suppress = set(range(where.line, where.end_line + 1))
+        if item.statement is not None:
+            suppress |= headers.get((item.path, item.statement), set())
+        text = lines[item.path]
+        out.append(
+            Finding(
+                rule=rules_by_code[item.code].meta,
+                path=item.path,
+                span=where,
+                message=item.message,
+                severity=item.severity,
+                confidence=item.confidence,
+                snippet=text[where.line - 1].strip() if 0 < where.line <= len(text) else "",
+                handler=item.handler,
+                trace=tuple(
+                    TraceStep(spans[(path, node)], note, "" if path == item.path else path)
+                    for path, node, note in item.trace
+                    if (path, node) in spans
+                ),
+                suppress_lines=frozenset(suppress),
+            )
+        )
+    return out
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:

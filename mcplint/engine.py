@@ -18,6 +18,9 @@ from mcplint.config import Config, ConfigError
 from mcplint.files import SourceFile, discover
 from mcplint.finding import Finding, Span, assign_fingerprints
 from mcplint.mcp import sdk
+from mcplint.mcp.project import ModuleIndex, project_imports
+from mcplint.mcp.summary import FileFacts, follow
+from mcplint.context import place_pending
 from mcplint.registry import all_rules, find_rule, rule_by_code
 from mcplint.rule import Rule
 
@@ -31,6 +34,8 @@ class FileResult:
     parsed: bool = False
     servers: int = 0
     handlers: int = 0
+    facts: FileFacts | None = None  # function summaries, for the project phase
+    suppressions: list = field(default_factory=list)
 
 
 @dataclass
@@ -86,7 +91,29 @@ def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
 
 
 def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResult:
-    """Every finding for one file's bytes, suppressions applied."""
+    """Every finding for one file on its own (calls followed within it), suppressions applied."""
+    index = ModuleIndex([path])
+    result = analyse_file_bytes(path, data, rules, index=index)
+    if result.facts is not None:
+        pending = follow({path: result.facts}, index, rule_by_code())
+        result.findings.extend(place_pending(pending, {path: data}, rule_by_code()))
+    result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
+    return result
+
+
+def analyse_file_bytes(
+    path: str,
+    data: bytes,
+    rules: list[type[Rule]],
+    *,
+    deep: bool = False,
+    index: ModuleIndex | None = None,
+) -> FileResult:
+    """The per-file phase: findings, function summaries and suppressions of one file.
+
+    `deep`: run the MCP rules even though the file does not look like MCP code itself
+    (a project module that an MCP file imports: its sinks are reached from tools).
+    """
     result = FileResult(path)
     enabled = {r.code for r in rules}
     if b"\x00" in data:
@@ -94,7 +121,7 @@ def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResul
             result.findings.append(_diagnostic("MCP002", path, Span(1), "binary file (contains NUL bytes)"))
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
-    is_mcp = bool(mcp_rules) and sdk.MCP_PREFILTER.search(data) is not None
+    is_mcp = bool(mcp_rules) and (deep or sdk.MCP_PREFILTER.search(data) is not None)
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
     text: str | None = None
     if is_mcp or file_rules:
@@ -106,11 +133,11 @@ def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResul
             # not module.code: regenerating the source recurses as deep as the tree
             text = data.decode(module.encoding, "replace")
             result.parsed = True
-            result.findings.extend(_run_rules(result, path, module, mcp_rules if is_mcp else [], file_rules))
+            _run_rules(result, path, module, text, mcp_rules if is_mcp else [], file_rules, deep=deep, index=index)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
-        result.findings.extend(_apply_suppressions(path, text, result.findings, rules))
+        result.suppressions = suppress.parse(text)
     return result
 
 
@@ -137,7 +164,7 @@ def _parse(path: str, data: bytes, enabled: set[str]):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
 
 
-def _run_rules(result: FileResult, path: str, module, mcp_rules, file_rules) -> list[Finding]:
+def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file_rules, *, deep: bool, index) -> None:
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -156,19 +183,21 @@ def _run_rules(result: FileResult, path: str, module, mcp_rules, file_rules) -> 
                         if isinstance(small, (cst.Import, cst.ImportFrom)):
                             imports.add(small)
         result.servers, result.handlers = len(model.servers), len(model.handlers)
-        active = list(file_rules) + (list(mcp_rules) if model.is_mcp else [])
-        ctx = FileContext(path, module, model, imports)
+        with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
+        active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
+        ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index)
         ctx.run(rule(ctx) for rule in active)
-        return ctx.findings()
+        result.findings.extend(ctx.findings(text.splitlines()))
+        result.facts = ctx.facts() if with_mcp else None
     except RecursionError:
-        return [_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse")]
+        result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
 
 
-def _apply_suppressions(path: str, text: str, findings: list[Finding], rules) -> list[Finding]:
-    """Mark suppressed findings; return findings about the suppressions themselves."""
+def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules) -> list[Finding]:
+    """Mark suppressed findings of one file; return findings about the suppressions themselves."""
     enabled = {r.code for r in rules}
     extra: list[Finding] = []
-    for item in suppress.parse(text):
+    for item in suppressions:
         span = Span(item.line, item.column)
         if not item.codes:
             if "MCP004" in enabled:
@@ -194,6 +223,9 @@ def _apply_suppressions(path: str, text: str, findings: list[Finding], rules) ->
     return extra
 
 
+DEEP_IMPORT_DEPTH = 4  # how far imports are followed from MCP files to find helper modules
+
+
 def scan(
     paths: list[Path],
     config: Config,
@@ -202,14 +234,32 @@ def scan(
     started = time.perf_counter()
     rules = select_rules(config)
     files = discover(paths, config)
-    results = []
-    for index, source in enumerate(files, 1):
-        results.append(_analyse_file(source, rules))
+    contents: dict[str, bytes] = {}
+    results: dict[str, FileResult] = {}
+    for source in files:
+        data = _read(source)
+        if isinstance(data, FileResult):
+            results[source.display] = data
+        else:
+            contents[source.display] = data
+    index = ModuleIndex(list(contents))
+    deep = _deep_set(contents, index) if any(r.scope == "mcp" for r in rules) else set()
+    for number, source in enumerate(files, 1):
+        if source.display in contents:
+            results[source.display] = analyse_file_bytes(
+                source.display, contents[source.display], rules, deep=source.display in deep, index=index
+            )
         if progress is not None:
-            progress(index, len(files))
+            progress(number, len(files))
+    # the project phase: follow untrusted input from handlers into other functions and files
+    facts = {path: r.facts for path, r in results.items() if r.facts is not None}
+    pending = follow(facts, index, rule_by_code())
+    for finding in place_pending(pending, contents, rule_by_code()):
+        results[finding.path].findings.append(finding)
     findings: list[Finding] = []
-    for result in results:
-        ignored = config.ignored_for(result.path)
+    for path, result in results.items():
+        result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
+        ignored = config.ignored_for(path)
         findings.extend(
             f for f in result.findings
             if not any(_matches(s, f.rule) for s in ignored) and f.confidence >= config.min_confidence
@@ -219,21 +269,38 @@ def scan(
     return ScanResult(
         findings=findings,
         files=len(files),
-        parsed=sum(r.parsed for r in results),
-        servers=sum(r.servers for r in results),
-        handlers=sum(r.handlers for r in results),
+        parsed=sum(r.parsed for r in results.values()),
+        servers=sum(r.servers for r in results.values()),
+        handlers=sum(r.handlers for r in results.values()),
         rules=rules,
         config=config,
         seconds=time.perf_counter() - started,
     )
 
 
-def _analyse_file(source: SourceFile, rules: list[type[Rule]]) -> FileResult:
+def _deep_set(contents: dict[str, bytes], index: ModuleIndex) -> set[str]:
+    """MCP files, and the project modules they import (a sink often sits in a helper)."""
+    frontier = {path for path, data in contents.items() if sdk.MCP_PREFILTER.search(data)}
+    deep = set(frontier)
+    for _ in range(DEEP_IMPORT_DEPTH):
+        found = set()
+        for path in frontier:
+            for qualified in project_imports(contents[path]):
+                target = index.resolve(path, qualified)
+                if target is not None and target.path not in deep:
+                    found.add(target.path)
+        deep |= found
+        frontier = found
+        if not frontier:
+            break
+    return deep
+
+
+def _read(source: SourceFile) -> bytes | FileResult:
     try:
         size = source.path.stat().st_size
         if size > MAX_FILE_BYTES:
             return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"file too large ({size} bytes)")])
-        data = source.path.read_bytes()
+        return source.path.read_bytes()
     except OSError as exc:
         return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"cannot read: {exc.strerror or exc}")])
-    return analyse_source(source.display, data, rules)

@@ -152,6 +152,7 @@ class Rule:
             self,
             node,
             message=self.message.format(**message_args),
+            message_args=message_args,
             severity=severity or self.severity,
             confidence=confidence or self.confidence,
             handler=handler,

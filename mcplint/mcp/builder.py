@@ -1131,3 +1131,8 @@ def _injected_type(node: cst.BaseExpression, imports: ImportTable, depth: int = 
             )
         return _injected_type(node.value, imports, depth + 1)  # Context[ServerSession, None]
     return False
+
+
+def function_params(function: cst.FunctionDef, imports: ImportTable) -> list[Param]:
+    """The parameters of any function, as a handler's would be read (self/cls dropped)."""
+    return _params(function, imports)

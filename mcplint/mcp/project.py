@@ -9,6 +9,7 @@ need no configuration. A name that names no project file is a library: not follo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
@@ -75,3 +76,31 @@ def _closest(importer: str, candidates: list[str]) -> str:
         return count
 
     return max(candidates, key=lambda path: (shared(path), -len(path), path))
+
+
+_IMPORT_RE = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))",
+    re.MULTILINE,
+)
+
+
+def project_imports(data: bytes) -> list[str]:
+    """What a file imports, as qualified names (`.db.run_query`, `pkg.tools`), from its bytes.
+
+    A cheap reading for choosing which modules to analyse deeply; an odd import it
+    misreads only costs a helper module that is not followed.
+    """
+    out: list[str] = []
+    for match in _IMPORT_RE.finditer(data):
+        module, names, plain = match.groups()
+        if plain is not None:
+            out.extend(part.split()[0].decode("ascii", "replace") for part in plain.split(b",") if part.split())
+            continue
+        base = module.decode("ascii", "replace")
+        for part in names.strip(b"()").split(b","):
+            words = part.split()
+            if not words or words[0] == b"*":
+                continue
+            name = words[0].decode("ascii", "replace")
+            out.append(f"{base}{name}" if base.endswith(".") else f"{base}.{name}")
+    return out

@@ -1,8 +1,14 @@
-"""Where the untrusted parameters of a handler flow, inside that handler.
+"""Where the parameters of a function flow, inside that function.
 
-`HandlerFlow` walks one handler body in source order and records which local names
-(and attributes such as `self.x`) hold values derived from an untrusted parameter,
-with the path that got them there. Rules ask `taint_of(expr)` at a sink.
+`FunctionFlow` walks one function body in source order and records which local names
+(and attributes such as `self.x`) hold values derived from a source parameter, with
+the path that got them there. Rules ask `taint_of(expr)` at a sink. In a handler the
+sources are its untrusted parameters; in any other function, all its parameters
+(symbolically: "if the caller passes something tainted here"), so that a sink inside
+a helper becomes part of the helper's summary (`mcplint.mcp.summary`).
+
+Every call whose arguments carry taint is recorded (`calls`), which is how the
+project phase follows values into helpers in the same file and in other modules.
 
 The walk is by name and flow-insensitive beyond source order (a name tainted on one
 branch stays tainted), run twice so that loops settle.
@@ -11,18 +17,21 @@ branch stays tainted), run twice so that loops settle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import libcst as cst
 
 from mcplint.mcp import walk
-from mcplint.mcp.model import Handler
+from mcplint.mcp import walk
+from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
 
 MAX_STEPS = 12
 
 # Calls whose result carries none of the input's content.
 CLEANSING_CALLS = frozenset(
-    {"int", "float", "bool", "len", "hash", "id", "isinstance", "callable", "type",
+    {"int", "float", "bool", "len", "hash", "id", "isinstance", "callable", "type", "ord",
+     "hashlib.md5", "hashlib.sha1", "hashlib.sha256", "hashlib.sha512", "hashlib.blake2b",
      "uuid.UUID", "datetime.date.fromisoformat", "datetime.datetime.fromisoformat",
      "os.path.exists", "os.path.isfile", "os.path.isdir"}
 )
@@ -59,15 +68,63 @@ def _short(node: cst.CSTNode, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class HandlerFlow(cst.CSTVisitor):
-    def __init__(self, handler: Handler, imports: ImportTable) -> None:
-        self.handler = handler
+@dataclass
+class CallSite:
+    """A call whose arguments carry taint: where the value may go next."""
+
+    node: cst.Call
+    callee: str  # dotted name as written (`helper`, `db.run`, `self.run`)
+    args: dict[int | str, Taint]  # position or keyword -> taint of that argument
+
+
+# Given a same-file function's name: which of its parameters reach its return value
+# (None: not a function of this file).
+ReturnsOf = Callable[[str], "tuple[list[str], frozenset[str]] | None"]
+
+
+class FunctionFlow(cst.CSTVisitor):
+    def __init__(
+        self,
+        function: cst.FunctionDef,
+        sources: list[Param],
+        imports: ImportTable,
+        returns_of: ReturnsOf | None = None,
+    ) -> None:
+        self.function = function
         self.imports = imports
+        self.returns_of = returns_of
         self.env: dict[str, Taint] = {}
-        for param in handler.untrusted_params:
+        self.calls: dict[int, CallSite] = {}
+        for param in sources:
             self.env[param.name] = Taint(param.name, (Step(param.node, f"parameter `{param.name}`"),))
-        for _ in range(2):
-            walk.visit(handler.function.body, self)
+        self._loops = False
+        if self.env:
+            self._pass(function.body)
+            if self._loops:  # a value tainted late in a loop body reaches its start
+                self._pass(function.body)
+
+    _HANDLED = ("Assign", "AnnAssign", "AugAssign", "NamedExpr", "For", "While", "CompFor", "WithItem", "Call")
+
+    def _pass(self, body: cst.CSTNode) -> None:
+        """One walk in source order, dispatching only the node types that bind or call."""
+        handlers = {name: getattr(self, f"visit_{name}") for name in self._HANDLED}
+        for node in walk.iter_nodes(body):
+            handler = handlers.get(type(node).__name__)
+            if handler is not None:
+                handler(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._loops = True
+
+    def returned_params(self) -> frozenset[str]:
+        """The source parameters whose taint reaches a `return` of this function."""
+        found = set()
+        for node in walk.iter_nodes(self.function.body):
+            if isinstance(node, cst.Return) and node.value is not None:
+                taint = self.taint_of(node.value)
+                if taint is not None:
+                    found.add(taint.param)
+        return frozenset(found)
 
     # -- binding -----------------------------------------------------------------
     def _bind(self, target: cst.BaseExpression, taint: Taint | None, node: cst.CSTNode) -> None:
@@ -102,6 +159,7 @@ class HandlerFlow(cst.CSTVisitor):
         self._bind(node.target, self.taint_of(node.value), node)
 
     def visit_For(self, node: cst.For) -> None:
+        self._loops = True
         self._bind(node.target, self.taint_of(node.iter), node.target)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
@@ -112,6 +170,7 @@ class HandlerFlow(cst.CSTVisitor):
             self._bind(node.asname.name, self.taint_of(node.item), node)
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._record_call(node)
         # parts.append(tainted), query_parts.extend(...), d.update(...)
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend", "insert", "update", "add"):
@@ -120,6 +179,24 @@ class HandlerFlow(cst.CSTVisitor):
                 if taint is not None:
                     self._bind(func.value, taint.then(node, f"added to `{_short(func.value)}`"), node)
                     break
+
+    def _record_call(self, node: cst.Call) -> None:
+        callee = dotted(node.func)
+        if callee is None or id(node) in self.calls:
+            return
+        args: dict[int | str, Taint] = {}
+        position = 0
+        for arg in node.args:
+            if arg.star:
+                continue
+            taint = self.taint_of(arg.value)
+            key: int | str = arg.keyword.value if arg.keyword is not None else position
+            if arg.keyword is None:
+                position += 1
+            if taint is not None:
+                args[key] = taint
+        if args:
+            self.calls[id(node)] = CallSite(node, callee, args)
 
     # -- evaluation --------------------------------------------------------------
     def taint_of(self, expr: cst.CSTNode | None) -> Taint | None:
@@ -197,6 +274,21 @@ class HandlerFlow(cst.CSTVisitor):
                 return args_taint.then(call, f"joined: `{_short(call)}`")
             if receiver is not None:
                 return receiver
-        if args_taint is not None:
-            return args_taint.then(call, f"passed through `{_short(call.func)}()`")
-        return None
+        if args_taint is None:
+            return None
+        local = self.returns_of(qualified) if self.returns_of is not None and isinstance(func, cst.Name) else None
+        if local is not None:
+            # a function of this file: only the parameters it returns carry taint out
+            params, returned = local
+            for index, arg in enumerate(a for a in call.args if not a.star):
+                name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
+                taint = self.taint_of(arg.value) if name in returned else None
+                if taint is not None:
+                    return taint.then(call, f"returned by `{_short(call.func)}()`")
+            return None
+        return args_taint.then(call, f"passed through `{_short(call.func)}()`")
+
+
+def HandlerFlow(handler, imports: ImportTable) -> FunctionFlow:  # noqa: N802 - kept for callers
+    """The flow of a handler's untrusted parameters."""
+    return FunctionFlow(handler.function, handler.untrusted_params, imports)

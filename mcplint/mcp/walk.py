@@ -64,17 +64,24 @@ def _kind(value_type: type) -> int:
     return kind
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The non-trivia children of `node`, in source order."""
+    out = []
     for name in _child_fields(type(node)):
         value = getattr(node, name)
-        kind = _kind(type(value))
+        kind = _KINDS.get(type(value))
+        if kind is None:
+            kind = _kind(type(value))
         if kind == _NODE:
-            yield value
+            out.append(value)
         elif kind == _SEQUENCE:
             for child in value:
-                if _kind(type(child)) == _NODE:
-                    yield child
+                child_kind = _KINDS.get(type(child))
+                if child_kind is None:
+                    child_kind = _kind(type(child))
+                if child_kind == _NODE:
+                    out.append(child)
+    return out
 
 
 def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -85,7 +92,7 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if visitor.on_visit(node) is False:
         visitor.on_leave(node)
         return
-    stack = [(node, children(node))]
+    stack = [(node, iter(children(node)))]
     while stack:
         parent, pending = stack[-1]
         child = next(pending, None)
@@ -95,7 +102,7 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         elif visitor.on_visit(child) is False:
             visitor.on_leave(child)
         else:
-            stack.append((child, children(child)))
+            stack.append((child, iter(children(child))))
 
 
 def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -104,4 +111,4 @@ def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(list(children(current))))
+        stack.extend(reversed(children(current)))

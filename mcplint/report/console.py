@@ -82,7 +82,10 @@ def _finding(finding: Finding, lines: list[str], verbose: bool) -> Group:
     if finding.handler:
         parts.append(_indented(Text("in " + safe(finding.handler), style="dim")))
     if finding.trace:
-        steps = " → ".join(f"{safe(step.note)} (line {step.span.line})" for step in finding.trace)
+        steps = " → ".join(
+            f"{safe(step.note)} ({safe(step.path) + ':' if step.path and step.path != finding.path else 'line '}{step.span.line})"
+            for step in finding.trace
+        )
         parts.append(_indented(Text("flow: " + steps, style="dim")))
     if meta.why:
         parts.append(_indented(Text.assemble(("why: ", "bold"), meta.why)))

@@ -1,0 +1,189 @@
+"""Function summaries, and following untrusted input through them across the project.
+
+Per file (picklable, no libcst nodes): every function of an analysed file gets a
+`FunctionSummary`: which of its parameters reach which sinks (`SinkHit`, found by the
+ordinary rules run with the parameters as symbolic sources) and which calls pass a
+parameter on (`CallRecord`). Per project (`follow`): from each handler's untrusted
+parameters, walk the calls into summaries of the same file or of imported project
+modules, depth-bounded, and turn every sink reached into a finding that names the
+handler, the parameter and the path.
+
+Nodes are named by their ordinal in `walk.iter_nodes` order, not by position:
+positions cost a full code generation of the file, so they are computed afterwards,
+and only for the files where a finding actually lands (`engine._place`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mcplint.finding import Confidence, Severity
+from mcplint.mcp.project import ModuleIndex
+
+MAX_DEPTH = 6  # calls followed from a handler before giving up
+
+Step = tuple[int, str]  # (node ordinal, note)
+
+
+@dataclass(frozen=True)
+class SinkHit:
+    """A rule's report inside a function, caused by one of its parameters."""
+
+    code: str
+    param: str
+    node: int
+    statement: int | None  # the enclosing statement, for suppression comments
+    message_args: tuple[tuple[str, str], ...]
+    severity: Severity
+    confidence: Confidence
+    steps: tuple[Step, ...]  # from the parameter to the sink, in this file
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A call that passes a parameter's value on."""
+
+    callee: str  # as written: `helper`, `self.run`, `db.run_query`
+    resolved: str  # a function key of this file, or a qualified name of a project module
+    node: int
+    args: tuple[tuple[int | str, str, tuple[Step, ...]], ...]  # (position|keyword, source param, steps)
+
+
+@dataclass
+class FunctionSummary:
+    key: str  # "func" or "Class.method"
+    params: tuple[str, ...]  # positional order, without self/cls
+    hits: list[SinkHit] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HandlerEntry:
+    key: str  # the function's summary key
+    label: str  # "tool `run_query`"
+    params: tuple[str, ...]  # its untrusted parameters
+
+
+@dataclass
+class FileFacts:
+    path: str
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    handlers: list[HandlerEntry] = field(default_factory=list)
+    # (handler key, call ordinal) -> rules a handler's own findings report at that call
+    handler_sinks: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A finding whose positions are still to be read from its files."""
+
+    code: str
+    path: str
+    node: int
+    statement: int | None
+    message: str
+    severity: Severity
+    confidence: Confidence
+    handler: str
+    trace: tuple[tuple[str, int, str], ...]  # (path, ordinal, note)
+
+
+def _resolve(facts: dict[str, FileFacts], index: ModuleIndex, path: str, record: CallRecord):
+    """(file, summary) a call goes to, if it is a function of the scanned project."""
+    local = facts[path].functions.get(record.resolved)
+    if local is not None:
+        return path, local
+    target = index.resolve(path, record.resolved)
+    if target is None or target.path not in facts:
+        return None
+    summary = facts[target.path].functions.get(target.name)
+    return (target.path, summary) if summary is not None else None
+
+
+def _argument_for(summary: FunctionSummary, key: int | str) -> str | None:
+    if isinstance(key, str):
+        return key if key in summary.params else None
+    return summary.params[key] if key < len(summary.params) else None
+
+
+def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict) -> list[Pending]:
+    """Sinks that handlers reach through calls into other functions of the project."""
+    out: list[Pending] = []
+    seen: set[tuple] = set()
+    for path in sorted(facts):
+        for handler in facts[path].handlers:
+            summary = facts[path].functions.get(handler.key)
+            if summary is None:
+                continue
+            for param in handler.params:
+                walker = _Walker(facts, index, rules_by_code, handler, param, seen, out)
+                walker.walk(path, summary, param, (), (), 0, frozenset())
+    return out
+
+
+@dataclass
+class _Walker:
+    facts: dict[str, FileFacts]
+    index: ModuleIndex
+    rules_by_code: dict
+    handler: HandlerEntry
+    origin: str  # the handler's parameter
+    seen: set
+    out: list
+
+    def walk(self, path, summary, param, trace, via, depth, covered) -> None:
+        """`covered`: rules already reported at a call on the way here (a wrapper the
+        rule knows as a sink); the same rule is not reported again deeper down."""
+        if depth > 0:
+            for hit in summary.hits:
+                if hit.param != param or hit.code in covered:
+                    continue
+                key = (self.handler.label, self.origin, path, hit.node, hit.code)
+                if key not in self.seen:
+                    self.seen.add(key)
+                    self.out.append(self._pending(path, hit, trace, via))
+        if depth >= MAX_DEPTH:
+            return
+        for record in summary.calls:
+            for arg_key, source, steps in record.args:
+                if source != param:
+                    continue
+                resolved = _resolve(self.facts, self.index, path, record)
+                if resolved is None:
+                    continue
+                callee_path, callee = resolved
+                callee_param = _argument_for(callee, arg_key)
+                key = ("call", self.handler.label, self.origin, callee_path, callee.key, callee_param)
+                if callee_param is None or key in self.seen:
+                    continue
+                self.seen.add(key)
+                hop = tuple((path, node, note) for node, note in steps) + (
+                    (path, record.node, f"passed to `{record.callee}()` as `{callee_param}`"),
+                )
+                at_call = {hit.code for hit in summary.hits if hit.node == record.node and hit.param == param}
+                if depth == 0:
+                    at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
+                self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
+                          covered | at_call)
+
+    def _pending(self, path: str, hit: SinkHit, trace, via) -> Pending:
+        rule = self.rules_by_code[hit.code]
+        args = dict(hit.message_args)
+        args["handler"] = self.handler.label
+        args["param"] = self.origin
+        try:
+            message = rule.message.format(**args)
+        except (KeyError, IndexError, ValueError):
+            message = rule.meta.summary
+        chain = " → ".join(f"`{name}()`" for name in via)
+        return Pending(
+            code=hit.code,
+            path=path,
+            node=hit.node,
+            statement=hit.statement,
+            message=f"{message} via {chain}",
+            severity=hit.severity,
+            confidence=hit.confidence,
+            handler=self.handler.label,
+            trace=trace + tuple((path, node, note) for node, note in hit.steps) + ((path, hit.node, "reaches the sink"),),
+        )
