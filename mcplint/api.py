@@ -37,5 +37,6 @@ def run_scan(
     paths: list[Path],
     config: Config,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> ScanResult:
-    return scan(paths or [Path(".")], config, progress=progress)
+    return scan(paths or [Path(".")], config, progress=progress, jobs=jobs)

@@ -8,6 +8,7 @@ Only files that can hold an MCP server get the model built.
 from __future__ import annotations
 
 import ast
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,11 +227,16 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
 DEEP_IMPORT_DEPTH = 4  # how far imports are followed from MCP files to find helper modules
 
 
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # below this, starting worker processes costs more than it saves
+
+
 def scan(
     paths: list[Path],
     config: Config,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> ScanResult:
+    """Scan `paths`. `jobs`: worker processes for the per-file phase (None: one per core)."""
     started = time.perf_counter()
     rules = select_rules(config)
     files = discover(paths, config)
@@ -244,11 +250,9 @@ def scan(
             contents[source.display] = data
     index = ModuleIndex(list(contents))
     deep = _deep_set(contents, index) if any(r.scope == "mcp" for r in rules) else set()
-    for number, source in enumerate(files, 1):
-        if source.display in contents:
-            results[source.display] = analyse_file_bytes(
-                source.display, contents[source.display], rules, deep=source.display in deep, index=index
-            )
+    work = [(path, data, path in deep) for path, data in contents.items()]
+    for number, result in enumerate(_per_file(work, rules, index, jobs), 1 + len(results)):
+        results[result.path] = result
         if progress is not None:
             progress(number, len(files))
     # the project phase: follow untrusted input from handlers into other functions and files
@@ -276,6 +280,39 @@ def scan(
         config=config,
         seconds=time.perf_counter() - started,
     )
+
+
+def _per_file(work, rules, index: ModuleIndex, jobs: int | None):
+    """The per-file phase, in worker processes when the tree is large enough.
+
+    Results are keyed by path and sorted afterwards, so the output does not depend on
+    the number of workers or the order they finish in.
+    """
+    if jobs is None or jobs < 1:
+        jobs = os.cpu_count() or 1
+    if jobs > 1 and sum(len(data) for _, data, _ in work) >= PARALLEL_MIN_BYTES:
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(rules, index)) as pool:
+                yield from pool.map(_worker_run, work, chunksize=8)
+            return
+        except (OSError, ImportError):  # no process support here (sandboxes): run in this one
+            pass
+    for path, data, deep in work:
+        yield analyse_file_bytes(path, data, rules, deep=deep, index=index)
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(rules, index) -> None:
+    _WORKER["rules"], _WORKER["index"] = rules, index
+
+
+def _worker_run(item) -> FileResult:
+    path, data, deep = item
+    return analyse_file_bytes(path, data, _WORKER["rules"], deep=deep, index=_WORKER["index"])
 
 
 def _deep_set(contents: dict[str, bytes], index: ModuleIndex) -> set[str]:

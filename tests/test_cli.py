@@ -238,3 +238,18 @@ def test_version() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_parallel_scan_gives_the_same_report(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcplint import engine
+
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    for number in range(6):
+        (project / f"server{number}.py").write_text(VULNERABLE)
+        (project / f"clean{number}.py").write_text(SAFE)
+    serial = invoke("--format", "json", "-j", "1")
+    parallel = invoke("--format", "json", "-j", "2")
+    assert serial.exit_code == parallel.exit_code == 1
+    strip = lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "summary"})  # noqa: E731
+    assert strip(serial.stdout) == strip(parallel.stdout)
+    assert json.loads(parallel.stdout)["summary"]["findings"]["total"] == 6
