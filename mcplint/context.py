@@ -22,7 +22,7 @@ from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
 from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
-from mcplint.mcp.taint import FunctionFlow, Taint
+from mcplint.mcp.taint import VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
 
@@ -113,7 +113,11 @@ class FileContext:
         key = id(handler.function)
         if key not in self._flows:
             self._flows[key] = FunctionFlow(
-                handler.function, handler.untrusted_params, self.imports, returns_of=self._returns_of
+                handler.function,
+                handler.untrusted_params,
+                self.imports,
+                returns_of=self._returns_of,
+                constrained_sources=not _symbolic(handler),
             )
         return self._flows[key]
 
@@ -144,6 +148,9 @@ class FileContext:
 
     # -- reporting ----------------------------------------------------------------
     def report(self, rule: "Rule", node: cst.CSTNode, **fields) -> None:
+        taint = fields.get("taint")
+        if taint is not None and VALIDATED in taint.sanitizers:
+            fields["confidence"] = fields["confidence"].lowered()
         statement = next(
             (n for n in reversed(self._stack) if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))),
             None,
@@ -233,7 +240,8 @@ class FileContext:
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
-                           tuple((k, taint.param, steps(taint)) for k, taint in site.args.items()))
+                           tuple((k, taint.param, steps(taint), VALIDATED in taint.sanitizers)
+                                 for k, taint in site.args.items()))
                 for site, resolved in calls.get(key, [])
             ]
             facts.functions[key] = summary
@@ -242,12 +250,22 @@ class FileContext:
         return facts
 
     def _resolve_callee(self, callee: str, caller_key: str) -> str | None:
-        """A key in this file, or a qualified name naming another project module; else None."""
+        """A key in this file, or a qualified name naming another project module; else None.
+
+        `self.m(...)` and a bare `f(...)` are looked up from the caller's own scope
+        outwards (a method's class, an enclosing function, the module).
+        """
         head, _, rest = callee.partition(".")
-        if head in ("self", "cls") and rest and "." not in rest:
-            owner = caller_key.rpartition(".")[0]
-            candidate = f"{owner}.{rest}" if owner else rest
-            return candidate if candidate in self._by_key else None
+        name = rest if head in ("self", "cls") and rest and "." not in rest else (callee if "." not in callee else None)
+        if name is not None:
+            scope = caller_key
+            while scope:
+                scope = scope.rpartition(".")[0]
+                candidate = f"{scope}.{name}" if scope else name
+                if candidate in self._by_key:
+                    return candidate
+            if head in ("self", "cls"):
+                return None
         if callee in self._by_key:
             return callee
         if not self.imports.is_imported(callee) or self.index is None:

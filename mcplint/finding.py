@@ -54,6 +54,10 @@ class Confidence(_Ordered):
     MEDIUM = "medium"
     HIGH = "high"
 
+    def lowered(self) -> "Confidence":
+        """One level less sure (a partial guard), never below low."""
+        return Confidence.MEDIUM if self is Confidence.HIGH else Confidence.LOW
+
 
 @dataclass(frozen=True)
 class RuleMeta:

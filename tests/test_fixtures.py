@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,29 @@ from tests.conftest import FIXTURES
 from tests.fixture_marks import read_marks
 
 FIXTURE_FILES = sorted(p for p in FIXTURES.rglob("*.py") if "__pycache__" not in p.parts)
+PROJECTS = FIXTURES / "projects"  # each folder is scanned as one project (flows cross files)
 
 
-def _scan_file(path: Path) -> set[tuple[int, str]]:
-    result = scan([path], Config(root=FIXTURES))
-    return {(f.span.line, f.code) for f in result.active}
+def _unit(path: Path) -> Path:
+    """What is scanned to check `path`: its project folder, or the file alone."""
+    if PROJECTS in path.parents:
+        return PROJECTS / path.relative_to(PROJECTS).parts[0]
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _scan(unit: Path) -> dict[str, set[tuple[int, str]]]:
+    result = scan([unit], Config(root=FIXTURES))
+    found: dict[str, set[tuple[int, str]]] = {}
+    for f in result.active:
+        found.setdefault(f.path, set()).add((f.span.line, f.code))
+    return found
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.relative_to(FIXTURES).as_posix())
 def test_fixture_marks(path: Path) -> None:
     marks = read_marks(path)
-    found = _scan_file(path)
+    found = _scan(_unit(path)).get(path.relative_to(FIXTURES).as_posix(), set())
     expected = marks["expect"] | marks["todo-ok"]
     missing = sorted(expected - found)
     unexpected = sorted(found - expected)
@@ -58,3 +71,23 @@ def test_marks_parser_reads_every_kind(tmp_path: Path) -> None:
     assert marks["ok"] == {(2, "MCP301")}
     assert marks["todo"] == {(3, "MCP501")}
     assert marks["todo-ok"] == {(4, "MCP601")}
+
+
+def test_validated_parameter_lowers_confidence_across_files() -> None:
+    result = scan([PROJECTS / "notes_server"], Config(root=FIXTURES))
+    by_handler = {f.handler: f for f in result.active if f.code == "MCP301" and f.path.endswith("admin.py")}
+    assert by_handler["tool `purge`"].confidence.value == "high"
+    assert by_handler["tool `backup`"].confidence.value == "medium"
+    purge = by_handler["tool `purge`"]
+    assert "via `self._exec()`" in purge.message
+    assert [step.note for step in purge.trace][0] == "parameter `pattern`"
+    assert purge.trace[-1].note == "reaches the sink"
+
+
+def test_cross_module_trace_names_the_other_file() -> None:
+    result = scan([PROJECTS / "notes_server"], Config(root=FIXTURES))
+    finding = next(f for f in result.active if f.code == "MCP302")
+    assert finding.path == "projects/notes_server/notes/storage.py"
+    assert finding.handler == "tool `notes_by_tag`"
+    assert finding.trace[0].path == "projects/notes_server/notes/server.py"
+    assert finding.trace[-1].path == ""  # the finding's own file

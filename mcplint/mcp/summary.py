@@ -46,7 +46,8 @@ class CallRecord:
     callee: str  # as written: `helper`, `self.run`, `db.run_query`
     resolved: str  # a function key of this file, or a qualified name of a project module
     node: int
-    args: tuple[tuple[int | str, str, tuple[Step, ...]], ...]  # (position|keyword, source param, steps)
+    # (position|keyword, source param, steps, the source is a validated parameter)
+    args: tuple[tuple[int | str, str, tuple[Step, ...], bool], ...]
 
 
 @dataclass
@@ -117,7 +118,7 @@ def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict)
                 continue
             for param in handler.params:
                 walker = _Walker(facts, index, rules_by_code, handler, param, seen, out)
-                walker.walk(path, summary, param, (), (), 0, frozenset())
+                walker.walk(path, summary, param, (), (), 0, frozenset(), False)
     return out
 
 
@@ -131,7 +132,7 @@ class _Walker:
     seen: set
     out: list
 
-    def walk(self, path, summary, param, trace, via, depth, covered) -> None:
+    def walk(self, path, summary, param, trace, via, depth, covered, validated) -> None:
         """`covered`: rules already reported at a call on the way here (a wrapper the
         rule knows as a sink); the same rule is not reported again deeper down."""
         if depth > 0:
@@ -141,11 +142,11 @@ class _Walker:
                 key = (self.handler.label, self.origin, path, hit.node, hit.code)
                 if key not in self.seen:
                     self.seen.add(key)
-                    self.out.append(self._pending(path, hit, trace, via))
+                    self.out.append(self._pending(path, hit, trace, via, validated))
         if depth >= MAX_DEPTH:
             return
         for record in summary.calls:
-            for arg_key, source, steps in record.args:
+            for arg_key, source, steps, arg_validated in record.args:
                 if source != param:
                     continue
                 resolved = _resolve(self.facts, self.index, path, record)
@@ -164,9 +165,9 @@ class _Walker:
                 if depth == 0:
                     at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
                 self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
-                          covered | at_call)
+                          covered | at_call, validated or (depth == 0 and arg_validated))
 
-    def _pending(self, path: str, hit: SinkHit, trace, via) -> Pending:
+    def _pending(self, path: str, hit: SinkHit, trace, via, validated: bool) -> Pending:
         rule = self.rules_by_code[hit.code]
         args = dict(hit.message_args)
         args["handler"] = self.handler.label
@@ -183,7 +184,8 @@ class _Walker:
             statement=hit.statement,
             message=f"{message} via {chain}",
             severity=hit.severity,
-            confidence=hit.confidence,
+            # a pattern or length limit on the tool parameter narrows the payload
+            confidence=hit.confidence.lowered() if validated else hit.confidence,
             handler=self.handler.label,
             trace=trace + tuple((path, node, note) for node, note in hit.steps) + ((path, hit.node, "reaches the sink"),),
         )

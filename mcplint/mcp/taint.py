@@ -16,6 +16,7 @@ branch stays tainted), run twice so that loops settle.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -89,6 +90,7 @@ class FunctionFlow(cst.CSTVisitor):
         sources: list[Param],
         imports: ImportTable,
         returns_of: ReturnsOf | None = None,
+        constrained_sources: bool = False,
     ) -> None:
         self.function = function
         self.imports = imports
@@ -96,7 +98,11 @@ class FunctionFlow(cst.CSTVisitor):
         self.env: dict[str, Taint] = {}
         self.calls: dict[int, CallSite] = {}
         for param in sources:
-            self.env[param.name] = Taint(param.name, (Step(param.node, f"parameter `{param.name}`"),))
+            constraint = _constraint(param.annotation) if constrained_sources else None
+            if constraint == "closed":
+                continue  # Literal[...], int, bool, ...: the SDK rejects anything else
+            sanitizers = frozenset({VALIDATED}) if constraint == "validated" else frozenset()
+            self.env[param.name] = Taint(param.name, (Step(param.node, f"parameter `{param.name}`"),), sanitizers)
         self._loops = False
         if self.env:
             self._pass(function.body)
@@ -291,4 +297,31 @@ class FunctionFlow(cst.CSTVisitor):
 
 def HandlerFlow(handler, imports: ImportTable) -> FunctionFlow:  # noqa: N802 - kept for callers
     """The flow of a handler's untrusted parameters."""
-    return FunctionFlow(handler.function, handler.untrusted_params, imports)
+    return FunctionFlow(handler.function, handler.untrusted_params, imports, constrained_sources=True)
+
+
+# A parameter whose type the SDK validates: `closed` types admit no payload at all;
+# `validated` ones (a pattern or a length limit) narrow it, so findings lose confidence.
+VALIDATED = "validated-parameter"
+_CLOSED_TYPE = re.compile(
+    r"^(?:Optional\[)?(?:typing\.)?(?:Literal\[.*\]|int|float|bool|complex|decimal\.Decimal|Decimal"
+    r"|datetime\.\w+|date|datetime|time|timedelta|uuid\.UUID|UUID|StrictInt|StrictFloat|StrictBool"
+    r"|PositiveInt|NonNegativeInt|conint\(.*\)|confloat\(.*\))\]?(?:\s*\|\s*None)?$",
+    re.DOTALL,
+)
+_VALIDATED_TYPE = re.compile(r"\b(?:pattern|regex|max_length)\s*=|\bconstr\(|\bEmailStr\b|\bHttpUrl\b|\bAnyHttpUrl\b")
+
+
+def _constraint(annotation: str | None) -> str | None:
+    if not annotation:
+        return None
+    text = " ".join(annotation.split())
+    if text.startswith(("Annotated[", "typing.Annotated[")):
+        inner = text.split("[", 1)[1]
+        base = inner.split(",", 1)[0].strip()
+        if _CLOSED_TYPE.match(base):
+            return "closed"
+        return "validated" if _VALIDATED_TYPE.search(inner) else None
+    if _CLOSED_TYPE.match(text):
+        return "closed"
+    return "validated" if _VALIDATED_TYPE.search(text) else None
