@@ -1,0 +1,1 @@
+"""Reproducible speed comparison of mcplint with bandit and semgrep: `python -m benchmarks.run`."""
