@@ -325,3 +325,20 @@ def _constraint(annotation: str | None) -> str | None:
     if _CLOSED_TYPE.match(text):
         return "closed"
     return "validated" if _VALIDATED_TYPE.search(text) else None
+
+
+def source_label(taint: Taint, nodes) -> str:
+    """How a message names the source: `arguments["key"]` for a key read from a
+    low-level handler's arguments dict inside `nodes`, else the parameter's name."""
+    from mcplint.mcp.builder import string_value
+
+    for node in nodes:
+        for sub in walk.iter_nodes(node):
+            base = key = None
+            if isinstance(sub, cst.Subscript) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
+                base, key = dotted(sub.value), string_value(sub.slice[0].slice.value)
+            elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and sub.func.attr.value == "get" and sub.args:
+                base, key = dotted(sub.func.value), string_value(sub.args[0].value)
+            if key is not None and base is not None and base.split(".")[0] == taint.param:
+                return f'{base}["{key}"]'
+    return taint.param

@@ -7,7 +7,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.builder import argument
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp304_tool_unsafe_deserialization import _source
+from mcplint.mcp.taint import source_label
 
 # Functions of the backtracking regex engines whose first argument is the pattern.
 PATTERN_FUNCTIONS = frozenset(
@@ -134,7 +134,7 @@ class ToolRegexFromInput(Rule):
             c for c in calls if not CONTENT_PRESERVING.match(_callee_name(c.func)) and not _reads(c, taint.param)
         ]
         self.report(
-            node, taint=taint, confidence=Confidence.MEDIUM if unknown else None, param=_source(taint, nodes),
+            node, taint=taint, confidence=Confidence.MEDIUM if unknown else None, param=source_label(taint, nodes),
             sink=sink, detail=f" (through `{_callee_name(unknown[0].func)}()`)" if unknown else "",
         )
 

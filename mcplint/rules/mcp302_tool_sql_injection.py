@@ -6,6 +6,7 @@ from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
+from mcplint.mcp.taint import source_label
 from mcplint.rule import Rule
 
 # Methods that run SQL whatever the receiver: cursors and connections are local
@@ -292,7 +293,7 @@ class ToolSqlInjection(Rule):
 
     def _extends_statement(self, taint, constructs) -> bool:
         """`f"{sql} LIMIT 100"`, `"SELECT * FROM (" + sql + ")"`: a whole statement, wrapped."""
-        source = self._source(taint, [*constructs, *(s.node for s in taint.steps)])
+        source = source_label(taint, [*constructs, *(s.node for s in taint.steps)])
         if not SQL_NAME.search(source):
             return False
         for construct in constructs:
@@ -351,7 +352,7 @@ class ToolSqlInjection(Rule):
         confidence = min(confidence, self._guard_confidence(calls, constructs))
         if self._checked(taint, node):
             confidence = Confidence.LOW
-        source = self._source(taint, [node, *constructs, *(s.node for s in taint.steps)])
+        source = source_label(taint, [node, *constructs, *(s.node for s in taint.steps)])
         self.report(
             node, taint=taint, confidence=confidence, param=source, how="is formatted into SQL run by", sink=label
         )
@@ -362,7 +363,7 @@ class ToolSqlInjection(Rule):
             reads_param = name == "get" and (dotted(call.func.value) or "").split(".")[0] == taint.param
             if name not in BENIGN_CALLS and not reads_param:
                 return  # a value passed through other calls: not the statement itself
-        source = self._source(taint, [query, *(s.node for s in taint.steps)])
+        source = source_label(taint, [query, *(s.node for s in taint.steps)])
         handler_name = self.ctx.handler.name if self.ctx.handler else ""
         callee = _callee_name(node.func).lstrip("_").lower()
         if kind in ("db", "text"):
@@ -458,27 +459,6 @@ class ToolSqlInjection(Rule):
             if node.func.attr.value == "join":
                 return self._fragments(node.func.value, depth + 1)
         return []
-
-    @staticmethod
-    def _source(taint, nodes) -> str:
-        """`arguments["query"]` for a key of a low-level handler's dict, else the parameter."""
-        for node in nodes:
-            for sub in _subtree(node):
-                key = None
-                if isinstance(sub, cst.Subscript) and len(sub.slice) == 1:
-                    base = dotted(sub.value)
-                    index = sub.slice[0].slice
-                    if isinstance(index, cst.Index):
-                        key = string_value(index.value)
-                elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and sub.func.attr.value == "get":
-                    base = dotted(sub.func.value)
-                    key = string_value(sub.args[0].value) if sub.args else None
-                else:
-                    continue
-                if key is not None and base is not None and base.split(".")[0] == taint.param:
-                    return f'{base}["{key}"]'
-        return taint.param
-
 
 def _is_check(test: cst.BaseExpression, names: set, qualify) -> bool:
     """`re.fullmatch(PATTERN, x)`, `PATTERN.match(x)`, `x.isidentifier()` on a tainted name."""

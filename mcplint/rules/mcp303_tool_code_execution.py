@@ -6,6 +6,7 @@ from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, call_args, string_value
 from mcplint.mcp.names import dotted
+from mcplint.mcp.taint import source_label
 from mcplint.rule import Rule
 
 # Builtins that run (or compile, to run) Python source; `builtins.eval` is the same call.
@@ -199,7 +200,7 @@ class ToolCodeExecution(Rule):
             return
         confidence = self._confidence(kind, node, value, taint, calls)
         self.report(
-            node, taint=taint, confidence=confidence, param=_source(taint, nodes), sink=qualified, effect=EFFECTS[kind]
+            node, taint=taint, confidence=confidence, param=source_label(taint, nodes), sink=qualified, effect=EFFECTS[kind]
         )
 
     def _interpreter_argv(self, node: cst.Call, qualified: str) -> list[cst.BaseExpression] | None:
@@ -330,20 +331,6 @@ def _reads(call: cst.Call, param: str) -> bool:
     if not (isinstance(func, cst.Attribute) and func.attr.value == "get"):
         return False
     return (dotted(func.value) or "").split(".")[0] == param
-
-
-def _source(taint, nodes) -> str:
-    """`arguments["code"]` for a key of a low-level handler's dict, else the parameter."""
-    for node in nodes:
-        for sub in _subtree(node):
-            key = base = None
-            if isinstance(sub, cst.Subscript) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
-                base, key = dotted(sub.value), string_value(sub.slice[0].slice.value)
-            elif isinstance(sub, cst.Call) and _reads(sub, taint.param) and sub.args:
-                base, key = dotted(sub.func.value), string_value(sub.args[0].value)
-            if key is not None and base is not None and base.split(".")[0] == taint.param:
-                return f'{base}["{key}"]'
-    return taint.param
 
 
 def _assigned_name(node: cst.CSTNode) -> str | None:

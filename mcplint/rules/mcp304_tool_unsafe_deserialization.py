@@ -6,6 +6,7 @@ from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
+from mcplint.mcp.taint import source_label
 from mcplint.rule import Rule
 
 # Loaders that build arbitrary objects (and so run code) from their input.
@@ -145,7 +146,7 @@ class ToolUnsafeDeserialization(Rule):
         chosen = self._only_chosen(qualified, data, taint)
         confidence = min(cap, Confidence.MEDIUM) if chosen else cap
         how = "chooses the data deserialized by" if chosen else "is deserialized by"
-        param = _source(taint, [data, *(s.node for s in taint.steps)])
+        param = source_label(taint, [data, *(s.node for s in taint.steps)])
         self.report(node, taint=taint, confidence=confidence, param=param, how=how, sink=qualified, note=note)
 
     def _unsafe(self, node: cst.Call, qualified: str) -> tuple[Confidence, str] | None:
@@ -221,17 +222,3 @@ def _reads(call: cst.Call, param: str) -> bool:
     if not (isinstance(func, cst.Attribute) and func.attr.value == "get"):
         return False
     return (dotted(func.value) or "").split(".")[0] == param
-
-
-def _source(taint, nodes) -> str:
-    """`arguments["blob"]` for a key of a low-level handler's dict, else the parameter."""
-    for node in nodes:
-        for sub in _subtree(node):
-            key = base = None
-            if isinstance(sub, cst.Subscript) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
-                base, key = dotted(sub.value), string_value(sub.slice[0].slice.value)
-            elif isinstance(sub, cst.Call) and _reads(sub, taint.param) and sub.args:
-                base, key = dotted(sub.func.value), string_value(sub.args[0].value)
-            if key is not None and base is not None and base.split(".")[0] == taint.param:
-                return f'{base}["{key}"]'
-    return taint.param

@@ -7,7 +7,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.builder import argument
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp304_tool_unsafe_deserialization import _source
+from mcplint.mcp.taint import source_label
 
 # Constructors whose first argument is template source: qualified name -> (engine, keyword).
 TEMPLATE_CLASSES: dict[str, tuple[str, str]] = {
@@ -165,7 +165,7 @@ class ToolTemplateInjection(Rule):
             severity = Severity.HIGH
         if confidence is None and self._only_chosen(source, taint):
             confidence = Confidence.MEDIUM
-        param = _source(taint, [source, *(step.node for step in taint.steps)])
+        param = source_label(taint, [source, *(step.node for step in taint.steps)])
         if isinstance(sink, cst.CSTNode):  # the receiver of `.from_string()`
             sink = f"{self._shown(sink)}.from_string"
         self.report(

@@ -12,7 +12,7 @@ from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
-from mcplint.rules.mcp304_tool_unsafe_deserialization import _source
+from mcplint.mcp.taint import source_label
 
 # -- where fetched content comes from ---------------------------------------------------
 MORE_HTTP_CALLS = {
@@ -481,7 +481,7 @@ class _Flow(cst.CSTVisitor):
             taint = self.ctx.taint(expr, self.handler)
             if taint is None:
                 return None
-            label = _source(taint, [expr, *(step.node for step in taint.steps)])
+            label = source_label(taint, [expr, *(step.node for step in taint.steps)])
             return "chosen" if ADDRESS_NAME.search(label) else None
         found = {p for n in _names_in(expr) for p in self.derived.get(n, set()) if ADDRESS_NAME.search(p)}
         return ("param", frozenset(found)) if found else None
