@@ -39,6 +39,7 @@ class Config:
     fail_on: Severity = Severity.LOW
     min_confidence: Confidence = Confidence.LOW
     force_exclude: bool = False
+    extend_sinks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # rule code -> qualified call names
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None  # the file the settings came from
 
@@ -106,7 +107,19 @@ KEYS = {
     "fail-on": ("fail_on", _enum(Severity)),
     "min-confidence": ("min_confidence", _enum(Confidence)),
     "force-exclude": ("force_exclude", lambda k, v: _bool(k, v)),
+    "extend-sinks": ("extend_sinks", lambda k, v: _extend_sinks(k, v)),
 }
+
+
+def _extend_sinks(key: str, value: object):
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{key}` must be a table of rule code = [qualified call names], got {value!r}")
+    out = []
+    for code, names in value.items():
+        if not isinstance(code, str) or not code.upper().startswith("MCP"):
+            raise ConfigError(f"`{key}`: `{code}` is not a rule code")
+        out.append((code.upper(), _str_list(f"{key}.{code}", names)))
+    return tuple(out)
 
 
 def _bool(key: str, value: object) -> bool:

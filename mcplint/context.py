@@ -56,12 +56,14 @@ class FileContext:
         *,
         summaries: bool = False,
         index: ModuleIndex | None = None,
+        extra_sinks: tuple[tuple[str, tuple[str, ...]], ...] = (),
     ) -> None:
         self.path = path
         self.module = module
         self.model = model
         self.imports = imports
         self.index = index
+        self.extra_sinks = extra_sinks
         self.handler: Handler | None = None  # the handler (or symbolic scope) the traversal is inside
         self._stack: list[cst.CSTNode] = []
         self._flows: dict[int, FunctionFlow] = {}
@@ -165,6 +167,10 @@ class FileContext:
                 rule.check_server(server)
             for handler in self.model.handlers:
                 rule.check_handler(handler)
+        enabled = {type(rule).code for rule in rules}
+        configured = [(code, names) for code, names in self.extra_sinks if code in enabled]
+        if configured:
+            rules.append(_ConfiguredSinks(self, configured, {type(r).code: type(r) for r in rules}))
         visitor = _Dispatcher(self, rules)
         if visitor.wants_traversal:
             walk.visit(self.module, visitor)
@@ -391,6 +397,34 @@ def _header_lines(statement: cst.CSTNode, positions) -> set[int]:
         if first is not None:
             end = max(start, first.start.line - 1)
     return set(range(start, end + 1))
+
+
+CONFIGURED_MESSAGE = "{handler} parameter `{param}` reaches `{sink}` (a sink named in `extend-sinks`)"
+
+
+class _ConfiguredSinks:
+    """`extend-sinks` from the config: calls a project names as sinks of a rule."""
+
+    def __init__(self, ctx: FileContext, sinks, rules_by_code: dict) -> None:
+        self.ctx = ctx
+        self.by_name = {name: code for code, names in sinks for name in names if code in rules_by_code}
+        self.rules = {code: rules_by_code[code](ctx) for code in set(self.by_name.values())}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        handler = self.ctx.handler
+        code = self.by_name.get(self.ctx.qualify(node.func) or "") if handler is not None else None
+        if code is None:
+            return
+        for arg in node.args:
+            taint = self.ctx.taint(arg.value)
+            if taint is not None:
+                rule = self.rules[code]
+                args = {"handler": handler.label, "param": taint.param, "sink": self.ctx.qualify(node.func),
+                        "_message": CONFIGURED_MESSAGE}
+                self.ctx.report(rule, node, message=CONFIGURED_MESSAGE.format(**args), message_args=args,
+                                severity=rule.severity, confidence=rule.confidence, handler=handler,
+                                taint=taint, handler_level=False)
+                return
 
 
 class _Dispatcher(cst.CSTVisitor):

@@ -70,6 +70,10 @@ def _matches(selector: str, rule) -> bool:
 
 def select_rules(config: Config) -> list[type[Rule]]:
     rules = all_rules()
+    for code, _ in config.extend_sinks:
+        rule = next((r for r in rules if r.code == code), None)
+        if rule is None or rule.scope != "mcp":
+            raise ConfigError(f"`extend-sinks`: `{code}` is not a rule that follows tool input (see `mcplint rules`)")
     for selector in (*config.select, *config.ignore, *(c for _, codes in config.per_file_ignores for c in codes)):
         if not any(_matches(selector, rule) for rule in rules):
             raise ConfigError(f"unknown rule selector `{selector}` (see `mcplint rules`)")
@@ -109,6 +113,7 @@ def analyse_file_bytes(
     *,
     deep: bool = False,
     index: ModuleIndex | None = None,
+    extra_sinks: tuple = (),
 ) -> FileResult:
     """The per-file phase: findings, function summaries and suppressions of one file.
 
@@ -134,7 +139,8 @@ def analyse_file_bytes(
             # not module.code: regenerating the source recurses as deep as the tree
             text = data.decode(module.encoding, "replace")
             result.parsed = True
-            _run_rules(result, path, module, text, mcp_rules if is_mcp else [], file_rules, deep=deep, index=index)
+            _run_rules(result, path, module, text, mcp_rules if is_mcp else [], file_rules, deep=deep, index=index,
+                       extra_sinks=extra_sinks)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -165,7 +171,8 @@ def _parse(path: str, data: bytes, enabled: set[str]):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
 
 
-def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file_rules, *, deep: bool, index) -> None:
+def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file_rules, *, deep: bool, index,
+               extra_sinks: tuple = ()) -> None:
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -186,7 +193,8 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
         result.servers, result.handlers = len(model.servers), len(model.handlers)
         with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
         active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
-        ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index)
+        ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
+                          extra_sinks=extra_sinks if with_mcp else ())
         ctx.run(rule(ctx) for rule in active)
         result.findings.extend(ctx.findings(text.splitlines()))
         result.facts = ctx.facts() if with_mcp else None
@@ -251,7 +259,7 @@ def scan(
     index = ModuleIndex(list(contents))
     deep = _deep_set(contents, index) if any(r.scope == "mcp" for r in rules) else set()
     work = [(path, data, path in deep) for path, data in contents.items()]
-    for number, result in enumerate(_per_file(work, rules, index, jobs), 1 + len(results)):
+    for number, result in enumerate(_per_file(work, rules, index, jobs, config.extend_sinks), 1 + len(results)):
         results[result.path] = result
         if progress is not None:
             progress(number, len(files))
@@ -282,7 +290,7 @@ def scan(
     )
 
 
-def _per_file(work, rules, index: ModuleIndex, jobs: int | None):
+def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = ()):
     """The per-file phase, in worker processes when the tree is large enough.
 
     Results are keyed by path and sorted afterwards, so the output does not depend on
@@ -294,25 +302,26 @@ def _per_file(work, rules, index: ModuleIndex, jobs: int | None):
         from concurrent.futures import ProcessPoolExecutor
 
         try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(rules, index)) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(rules, index, extra_sinks)) as pool:
                 yield from pool.map(_worker_run, work, chunksize=8)
             return
         except (OSError, ImportError):  # no process support here (sandboxes): run in this one
             pass
     for path, data, deep in work:
-        yield analyse_file_bytes(path, data, rules, deep=deep, index=index)
+        yield analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
 
 
 _WORKER: dict = {}
 
 
-def _worker_init(rules, index) -> None:
-    _WORKER["rules"], _WORKER["index"] = rules, index
+def _worker_init(rules, index, extra_sinks) -> None:
+    _WORKER.update(rules=rules, index=index, extra_sinks=extra_sinks)
 
 
 def _worker_run(item) -> FileResult:
     path, data, deep = item
-    return analyse_file_bytes(path, data, _WORKER["rules"], deep=deep, index=_WORKER["index"])
+    return analyse_file_bytes(path, data, _WORKER["rules"], deep=deep, index=_WORKER["index"],
+                              extra_sinks=_WORKER["extra_sinks"])
 
 
 def _deep_set(contents: dict[str, bytes], index: ModuleIndex) -> set[str]:

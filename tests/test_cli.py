@@ -253,3 +253,25 @@ def test_parallel_scan_gives_the_same_report(project: Path, monkeypatch: pytest.
     strip = lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "summary"})  # noqa: E731
     assert strip(serial.stdout) == strip(parallel.stdout)
     assert json.loads(parallel.stdout)["summary"]["findings"]["total"] == 6
+
+
+def test_extend_sinks_from_config(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.mcplint.extend-sinks]\nMCP301 = ["opslib.remote.run_on_host"]\n')
+    (project / "server.py").write_text(
+        "from mcp.server.fastmcp import FastMCP\n"
+        "from opslib.remote import run_on_host\n\n"
+        'mcp = FastMCP("ops")\n\n\n'
+        "@mcp.tool()\n"
+        "def restart(service: str) -> str:\n"
+        '    return run_on_host("web1", f"systemctl restart {service}")\n\n\n'
+        "def nightly() -> None:\n"
+        '    run_on_host("web1", "apt-get update")\n'
+    )
+    result = invoke("-q")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("server.py:9:12: MCP301")
+    assert "reaches `opslib.remote.run_on_host` (a sink named in `extend-sinks`)" in lines[0]
+    (project / "pyproject.toml").write_text('[tool.mcplint.extend-sinks]\nMCP501 = ["x.y"]\n')
+    bad = invoke()
+    assert bad.exit_code == 2 and "`MCP501` is not a rule that follows tool input" in bad.stderr

@@ -173,7 +173,7 @@ class _Walker:
         args["handler"] = self.handler.label
         args["param"] = self.origin
         try:
-            message = rule.message.format(**args)
+            message = args.pop("_message", rule.message).format(**args)
         except (KeyError, IndexError, ValueError):
             message = rule.meta.summary
         chain = " → ".join(f"`{name}()`" for name in via)
