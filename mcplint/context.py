@@ -22,7 +22,7 @@ from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
 from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
-from mcplint.mcp.taint import VALIDATED, FunctionFlow, Taint
+from mcplint.mcp.taint import NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
 
@@ -151,6 +151,10 @@ class FileContext:
     # -- reporting ----------------------------------------------------------------
     def report(self, rule: "Rule", node: cst.CSTNode, **fields) -> None:
         taint = fields.get("taint")
+        if taint is not None and NAMED_ESCAPE in taint.sanitizers:
+            if rule.escape_sanitizes:
+                return
+            fields["confidence"] = fields["confidence"].lowered()
         if taint is not None and VALIDATED in taint.sanitizers:
             fields["confidence"] = fields["confidence"].lowered()
         statement = next(
@@ -246,7 +250,7 @@ class FileContext:
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
-                           tuple((k, taint.param, steps(taint), VALIDATED in taint.sanitizers)
+                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE})
                                  for k, taint in site.args.items()))
                 for site, resolved in calls.get(key, [])
             ]

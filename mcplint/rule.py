@@ -75,6 +75,10 @@ class Rule:
     scope: ClassVar[str] = "mcp"
     prefilter: ClassVar["re.Pattern[bytes] | Prefilter | AnyOf | None"] = None
 
+    # Does a project's own helper named like an escaping function (`quote_sql_string`)
+    # make a value safe for this sink? True for injection into a quoted language.
+    escape_sanitizes: ClassVar[bool] = False
+
     meta: ClassVar[RuleMeta]
 
     def __init_subclass__(cls, **kwargs) -> None:

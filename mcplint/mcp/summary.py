@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.project import ModuleIndex
+from mcplint.mcp.taint import NAMED_ESCAPE
 
 MAX_DEPTH = 6  # calls followed from a handler before giving up
 
@@ -46,8 +47,8 @@ class CallRecord:
     callee: str  # as written: `helper`, `self.run`, `db.run_query`
     resolved: str  # a function key of this file, or a qualified name of a project module
     node: int
-    # (position|keyword, source param, steps, the source is a validated parameter)
-    args: tuple[tuple[int | str, str, tuple[Step, ...], bool], ...]
+    # (position|keyword, source param, steps, guards the value went through: VALIDATED, NAMED_ESCAPE)
+    args: tuple[tuple[int | str, str, tuple[Step, ...], frozenset[str]], ...]
 
 
 @dataclass
@@ -118,7 +119,7 @@ def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict)
                 continue
             for param in handler.params:
                 walker = _Walker(facts, index, rules_by_code, handler, param, seen, out)
-                walker.walk(path, summary, param, (), (), 0, frozenset(), False)
+                walker.walk(path, summary, param, (), (), 0, frozenset(), frozenset())
     return out
 
 
@@ -132,21 +133,24 @@ class _Walker:
     seen: set
     out: list
 
-    def walk(self, path, summary, param, trace, via, depth, covered, validated) -> None:
+    def walk(self, path, summary, param, trace, via, depth, covered, guards) -> None:
         """`covered`: rules already reported at a call on the way here (a wrapper the
         rule knows as a sink); the same rule is not reported again deeper down."""
         if depth > 0:
             for hit in summary.hits:
                 if hit.param != param or hit.code in covered:
                     continue
+                rule = self.rules_by_code[hit.code]
+                if NAMED_ESCAPE in guards and rule.escape_sanitizes:
+                    continue
                 key = (self.handler.label, self.origin, path, hit.node, hit.code)
                 if key not in self.seen:
                     self.seen.add(key)
-                    self.out.append(self._pending(path, hit, trace, via, validated))
+                    self.out.append(self._pending(path, hit, trace, via, bool(guards)))
         if depth >= MAX_DEPTH:
             return
         for record in summary.calls:
-            for arg_key, source, steps, arg_validated in record.args:
+            for arg_key, source, steps, arg_guards in record.args:
                 if source != param:
                     continue
                 resolved = _resolve(self.facts, self.index, path, record)
@@ -165,9 +169,9 @@ class _Walker:
                 if depth == 0:
                     at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
                 self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
-                          covered | at_call, validated or (depth == 0 and arg_validated))
+                          covered | at_call, guards | arg_guards)
 
-    def _pending(self, path: str, hit: SinkHit, trace, via, validated: bool) -> Pending:
+    def _pending(self, path: str, hit: SinkHit, trace, via, guarded: bool) -> Pending:
         rule = self.rules_by_code[hit.code]
         args = dict(hit.message_args)
         args["handler"] = self.handler.label
@@ -184,8 +188,9 @@ class _Walker:
             statement=hit.statement,
             message=f"{message} via {chain}",
             severity=hit.severity,
-            # a pattern or length limit on the tool parameter narrows the payload
-            confidence=hit.confidence.lowered() if validated else hit.confidence,
+            # a pattern or length limit on the tool parameter, or a quoting helper
+            # on the way, narrows the payload
+            confidence=hit.confidence.lowered() if guarded else hit.confidence,
             handler=self.handler.label,
             trace=trace + tuple((path, node, note) for node, note in hit.steps) + ((path, hit.node, "reaches the sink"),),
         )

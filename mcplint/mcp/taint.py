@@ -43,6 +43,12 @@ PARTIAL_SANITIZERS = frozenset(
 )
 
 
+# A project's own quoting helper (`quote_sql_string`, `escape_shell_arg`,
+# `sanitize_identifier`): mcplint cannot see that it is right, only what it claims.
+NAMED_ESCAPE = "named-escape"
+_ESCAPE_NAME = re.compile(r"(?:^|_)(?:quote|escape|sanitize|sanitise)(?:_|$)", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Step:
     node: cst.CSTNode
@@ -270,6 +276,8 @@ class FunctionFlow(cst.CSTVisitor):
         args_taint = self._first(arg.value for arg in call.args)
         if qualified in PARTIAL_SANITIZERS:
             return args_taint.sanitized_by(qualified) if args_taint else None
+        if args_taint is not None and _ESCAPE_NAME.search(qualified.rsplit(".", 1)[-1]):
+            return args_taint.sanitized_by(NAMED_ESCAPE)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.taint_of(func.value)

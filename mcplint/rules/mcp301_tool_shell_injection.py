@@ -72,6 +72,7 @@ class ToolShellInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 78
     checklist = "MCP-C04"
+    escape_sanitizes = True
     message = "{handler} parameter `{param}` reaches shell command `{sink}`"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -225,6 +225,7 @@ class ToolSqlInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 89
     checklist = "MCP-C04"
+    escape_sanitizes = True
     message = "{handler} parameter `{param}` {how} `{sink}`"
 
     _facts: _FileFacts | None = None

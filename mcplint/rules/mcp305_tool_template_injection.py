@@ -142,6 +142,7 @@ class ToolTemplateInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 1336
     checklist = "MCP-C04"
+    escape_sanitizes = True
     message = "{handler} parameter `{param}` is compiled as a {engine} template by `{sink}`, {effect}"
 
     def __init__(self, ctx) -> None:
