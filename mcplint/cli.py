@@ -10,7 +10,6 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from mcplint import __version__
@@ -101,6 +100,7 @@ def scan(
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings are reported."),
     color: Color = typer.Option(Color.auto, "--color", help="Colour the console report."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for large trees (0: one per core)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only, one line each."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also show suppressed findings."),
 ) -> None:
@@ -130,7 +130,7 @@ def scan(
             and not os.environ.get("CI")
             and not os.environ.get("PRE_COMMIT")
         )
-        result = _run_with_progress(api, paths, config, err if progress_wanted else None)
+        result = _run_with_progress(api, paths, config, err if progress_wanted else None, jobs)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -157,9 +157,9 @@ def scan(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _run_with_progress(api, paths, config, console: Optional[Console]):
+def _run_with_progress(api, paths, config, console: Optional[Console], jobs: int):
     if console is None:
-        return api.run_scan(paths, config)
+        return api.run_scan(paths, config, jobs=jobs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
@@ -168,7 +168,7 @@ def _run_with_progress(api, paths, config, console: Optional[Console]):
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return api.run_scan(paths, config, progress=advance)
+        return api.run_scan(paths, config, progress=advance, jobs=jobs)
 
 
 def _write(text: str, output: Optional[Path]) -> None:
@@ -228,9 +228,46 @@ def explain(code: str = typer.Argument(..., help="A rule code (MCP301) or name (
     text = rule_markdown(rule.meta, level=1)
     console = Console()
     if console.is_terminal:
+        from rich.markdown import Markdown
+
         console.print(Markdown(text))
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def inventory(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to read (default: the current folder)."),
+    output_format: str = typer.Option("console", "--format", "-f", help="console or json."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the inventory to FILE instead of stdout."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings (excludes) from this file."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
+    color: Color = typer.Option(Color.auto, "--color", help="Colour the console output."),
+) -> None:
+    """List every MCP server, its transports and auth, and each tool, resource and prompt."""
+    from mcplint import api
+    from mcplint.inventory import build_inventory
+    from mcplint.report import inventory as inventory_report
+
+    if output_format not in ("console", "json"):
+        raise _fail(f"--format: expected console or json, got {output_format!r}")
+    paths = list(paths or [Path(".")])
+    try:
+        config = api.resolve_config(paths, config_file=config_file, isolated=isolated)
+        result = build_inventory(paths, config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    if output_format == "json":
+        _write(inventory_report.render_json(result), output)
+    elif output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with output.open("w", encoding="utf-8", newline="\n") as handle:
+                inventory_report.print_inventory(result, Console(file=handle, no_color=True, color_system=None, width=120))
+        except OSError as exc:
+            raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        inventory_report.print_inventory(result, _console(color, stderr=False))
 
 
 def main() -> None:
