@@ -199,7 +199,7 @@ class FileContext:
 
     def facts(self) -> FileFacts:
         """Function summaries and handlers of this file, for the project phase."""
-        facts = FileFacts(self.path)
+        facts = FileFacts(self.path, imported_handlers=list(self.model.imported_handlers))
         calls: dict[str, list] = {}
         for function_id, key in self._keys.items():
             function = self._by_key.get(key)
@@ -211,6 +211,10 @@ class FileContext:
                     calls.setdefault(key, []).append((site, resolved))
         hits = [r for r in self._reports if _symbolic(r.handler) and r.taint is not None]
         if not calls and not hits:
+            # still list the functions: another module may register one as a handler
+            for function_id, key in self._keys.items():
+                handler = self._handlers[function_id]
+                facts.functions.setdefault(key, FunctionSummary(key, tuple(p.name for p in handler.params if not p.star)))
             return facts
         wanted = {id(step.node) for r in hits for step in r.taint.steps}
         wanted |= {id(r.node) for r in self._reports} | {id(r.statement) for r in hits if r.statement is not None}

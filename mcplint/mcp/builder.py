@@ -563,15 +563,29 @@ class _Resolver:
             if kind_of is None:
                 return
             self.done_calls.add(id(expr))
-            function = self._function(argument(expr, 0, "fn"), scope)
+            target = argument(expr, 0, "fn")
+            function = self._function(target, scope)
+            explicit = self._constant(argument(expr, None, "name"), scope)
             if function is not None:
-                explicit = self._constant(argument(expr, None, "name"), scope)
                 found_uri = self._constant(argument(expr, None, "uri") or argument(expr, None, "uri_template"), scope)
                 self._add_handler(kind_of, explicit or function.name.value, function, server, expr, uri=found_uri)
+            else:
+                self._register_imported(kind_of, target, explicit)
             return
         function = self._function(expr, scope)
         if function is not None:
             self._add_handler(kind, name or function.name.value, function, server, registration, uri=uri)
+        else:
+            self._register_imported(kind, expr, name)
+
+    def _register_imported(self, kind: str, expr: cst.BaseExpression | None, name: str | None) -> None:
+        """`mcp.add_tool(search)` with `search` imported: its body is in another file,
+        which the project phase treats as a handler (`FileModel.imported_handlers`)."""
+        written = dotted(expr) if expr is not None else None
+        if written is None or not self.imports.is_imported(written):
+            return
+        qualified = self.imports.qualify_dotted(written)
+        self.model.imported_handlers.append((kind, name or qualified.rsplit(".", 1)[-1], qualified))
 
     def _from_function_kind(self, call: cst.Call) -> str | None:
         func = call.func
@@ -656,7 +670,8 @@ class _Resolver:
                 return  # `mcp.tool("name")` used as a decorator factory
             if isinstance(first, cst.Call) and self._from_function_kind(first) is None:
                 return
-            if not isinstance(first, cst.Call) and self._function(first, fact.scope) is None:
+            if (not isinstance(first, cst.Call) and self._function(first, fact.scope) is None
+                    and not self.imports.is_imported(dotted(first) or "")):
                 return
             server = self._lookup(func.value, fact.scope, "register" if method.startswith("add_") else "weak", call)
             if server is None:

@@ -147,6 +147,8 @@ class FileModel:
     servers: list[Server] = field(default_factory=list)
     handlers: list[Handler] = field(default_factory=list)
     asgi_runs: list[AsgiRun] = field(default_factory=list)
+    # functions of other modules registered here: (kind, exposed name, qualified name)
+    imported_handlers: list[tuple[str, str, str]] = field(default_factory=list)
 
     def handler_for(self, function: cst.FunctionDef) -> Handler | None:
         for handler in self.handlers:

@@ -73,6 +73,8 @@ class FileFacts:
     handlers: list[HandlerEntry] = field(default_factory=list)
     # (handler key, call ordinal) -> rules a handler's own findings report at that call
     handler_sinks: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    # functions of other modules this file registers as handlers: (kind, name, qualified)
+    imported_handlers: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,37 @@ def _argument_for(summary: FunctionSummary, key: int | str) -> str | None:
     return summary.params[key] if key < len(summary.params) else None
 
 
+def _join_imported_handlers(facts: dict[str, FileFacts], index: ModuleIndex) -> dict[str, list[HandlerEntry]]:
+    """`mcp.add_tool(search)` in one module, `def search(...)` in another: a handler there."""
+    extra: dict[str, list[HandlerEntry]] = {}
+    for path in sorted(facts):
+        for kind, name, qualified in facts[path].imported_handlers:
+            target = index.resolve(path, qualified)
+            if target is None or target.path not in facts:
+                continue
+            summary = facts[target.path].functions.get(target.name)
+            if summary is not None and not any(h.key == target.name for h in facts[target.path].handlers):
+                extra.setdefault(target.path, []).append(HandlerEntry(target.name, f"{kind} `{name}`", summary.params))
+    return extra
+
+
 def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict) -> list[Pending]:
-    """Sinks that handlers reach through calls into other functions of the project."""
+    """Sinks that handlers reach through calls into other functions of the project.
+
+    A handler registered from another module reaches its own body's sinks too (depth
+    0 is then its summary's own hits)."""
     out: list[Pending] = []
     seen: set[tuple] = set()
+    imported = _join_imported_handlers(facts, index)
     for path in sorted(facts):
-        for handler in facts[path].handlers:
+        for handler in facts[path].handlers + imported.get(path, []):
             summary = facts[path].functions.get(handler.key)
             if summary is None:
                 continue
+            own_hits = handler in imported.get(path, [])
             for param in handler.params:
                 walker = _Walker(facts, index, rules_by_code, handler, param, seen, out)
-                walker.walk(path, summary, param, (), (), 0, frozenset(), frozenset())
+                walker.walk(path, summary, param, (), (), 0, frozenset(), frozenset(), own_hits)
     return out
 
 
@@ -133,10 +154,10 @@ class _Walker:
     seen: set
     out: list
 
-    def walk(self, path, summary, param, trace, via, depth, covered, guards) -> None:
+    def walk(self, path, summary, param, trace, via, depth, covered, guards, own_hits=False) -> None:
         """`covered`: rules already reported at a call on the way here (a wrapper the
         rule knows as a sink); the same rule is not reported again deeper down."""
-        if depth > 0:
+        if depth > 0 or own_hits:
             for hit in summary.hits:
                 if hit.param != param or hit.code in covered:
                     continue
@@ -181,12 +202,13 @@ class _Walker:
         except (KeyError, IndexError, ValueError):
             message = rule.meta.summary
         chain = " → ".join(f"`{name}()`" for name in via)
+        suffix = f" via {chain}" if via else ""
         return Pending(
             code=hit.code,
             path=path,
             node=hit.node,
             statement=hit.statement,
-            message=f"{message} via {chain}",
+            message=message + suffix,
             severity=hit.severity,
             # a pattern or length limit on the tool parameter, or a quoting helper
             # on the way, narrows the payload
