@@ -10,6 +10,7 @@ phase. Rules see no difference: `ctx.handler` is a `Handler` either way (kind
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
@@ -22,7 +23,7 @@ from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
 from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
-from mcplint.mcp.taint import NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
+from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
 
@@ -124,19 +125,24 @@ class FileContext:
         return self._flows[key]
 
     def _returns_of(self, name: str):
-        """(params, params reaching its return) of a module-level function of this file."""
-        function = self._by_key.get(name)
-        if function is None:
+        """(params, params reaching its return, whether it guards) of a function of this
+        file called by bare name (module level, or nested anywhere if the name is unique)."""
+        key = name if name in self._by_key else None
+        if key is None:
+            nested = [k for k in self._by_key if k.endswith("." + name)]
+            key = nested[0] if len(nested) == 1 else None
+        if key is None:
             return None
-        if name not in self._returns:
-            self._returns[name] = None  # recursion guard: a cycle returns nothing tainted
-            handler = self._handlers.get(id(function))
+        function = self._by_key[key]
+        handler = self._handlers.get(id(function))
+        if key not in self._returns:
+            self._returns[key] = None  # recursion guard: a cycle returns nothing tainted
             params = handler.params if handler is not None else []
             flow = FunctionFlow(function, params, self.imports, returns_of=self._returns_of)
-            self._returns[name] = flow.returned_params()
-        handler = self._handlers.get(id(function))
+            self._returns[key] = (flow.returned_params(), _guards(function))
+        returned, guards = self._returns[key] or (frozenset(), False)
         names = [p.name for p in handler.params if not p.star] if handler is not None else []
-        return names, self._returns[name] or frozenset()
+        return names, returned, guards
 
     def taint(self, expr: cst.CSTNode, handler: Handler | None = None) -> Taint | None:
         """The untrusted parameter `expr` derives from, inside the current handler."""
@@ -155,7 +161,7 @@ class FileContext:
             if rule.escape_sanitizes:
                 return
             fields["confidence"] = fields["confidence"].lowered()
-        if taint is not None and VALIDATED in taint.sanitizers:
+        if taint is not None and taint.sanitizers & {VALIDATED, GUARDED}:
             fields["confidence"] = fields["confidence"].lowered()
         statement = next(
             (n for n in reversed(self._stack) if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))),
@@ -254,7 +260,7 @@ class FileContext:
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
-                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE})
+                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE, GUARDED})
                                  for k, taint in site.args.items()))
                 for site, resolved in calls.get(key, [])
             ]
@@ -286,6 +292,26 @@ class FileContext:
             return None
         qualified = self.imports.qualify_dotted(callee)
         return qualified if self.index.resolve(self.path, qualified) is not None else None
+
+
+_GUARD_CALL = re.compile(r"(?:^|_)(?:validate|validated|confine|ensure_safe|check_path|is_safe|safe_join|verify_path)", re.I)
+_CONTAINMENT = frozenset({"is_relative_to", "relative_to", "commonpath"})
+
+
+def _guards(function: cst.FunctionDef) -> bool:
+    """Does a helper check what it returns? A call to a validator (`validate_path(p)`),
+    or a containment check (`relative_to`, `commonpath`) with a raise. Values it returns
+    count as guarded: findings lose confidence (mcplint cannot prove the check right)."""
+    contains = raises = False
+    for node in walk.iter_nodes(function.body):
+        if isinstance(node, cst.Raise):
+            raises = True
+        elif isinstance(node, cst.Call):
+            name = (dotted(node.func) or "").rsplit(".", 1)[-1]
+            if _GUARD_CALL.search(name):
+                return True
+            contains = contains or name in _CONTAINMENT
+    return contains and raises
 
 
 def _symbolic(handler: Handler | None) -> bool:

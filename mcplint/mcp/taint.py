@@ -46,6 +46,8 @@ PARTIAL_SANITIZERS = frozenset(
 # A project's own quoting helper (`quote_sql_string`, `escape_shell_arg`,
 # `sanitize_identifier`): mcplint cannot see that it is right, only what it claims.
 NAMED_ESCAPE = "named-escape"
+# Returned by a helper of this file that validates (a validator call, a containment check).
+GUARDED = "guarded-by-helper"
 _ESCAPE_NAME = re.compile(r"(?:^|_)(?:quote|escape|sanitize|sanitise)(?:_|$)", re.IGNORECASE)
 
 
@@ -86,7 +88,7 @@ class CallSite:
 
 # Given a same-file function's name: which of its parameters reach its return value
 # (None: not a function of this file).
-ReturnsOf = Callable[[str], "tuple[list[str], frozenset[str]] | None"]
+ReturnsOf = Callable[[str], "tuple[list[str], frozenset[str], bool] | None"]
 
 
 class FunctionFlow(cst.CSTVisitor):
@@ -293,11 +295,12 @@ class FunctionFlow(cst.CSTVisitor):
         local = self.returns_of(qualified) if self.returns_of is not None and isinstance(func, cst.Name) else None
         if local is not None:
             # a function of this file: only the parameters it returns carry taint out
-            params, returned = local
+            params, returned, guards = local
             for index, arg in enumerate(a for a in call.args if not a.star):
                 name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
                 taint = self.taint_of(arg.value) if name in returned else None
                 if taint is not None:
+                    taint = taint.sanitized_by(GUARDED) if guards else taint
                     return taint.then(call, f"returned by `{_short(call.func)}()`")
             return None
         return args_taint.then(call, f"passed through `{_short(call.func)}()`")

@@ -85,6 +85,10 @@ def is_secret_name(name: str | None) -> bool:
         return False
     last, prev = words[-1], (words[-2] if len(words) > 1 else None)
     if last == "token":
+        # `page_token.token`: the token of a pagination cursor is a cursor too
+        while prev == "token" and len(words) > 2:
+            words.pop()
+            prev = words[-2]
         return prev not in TOKEN_NOT_SECRET
     if last in SECRET_WORDS:
         return True

@@ -6,7 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, is_secret_name, name_words
+from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
 
 LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg", "success",
@@ -65,7 +65,11 @@ def is_log_secret_name(name: str | None) -> bool:
     if is_secret_name(name):
         return True
     words = name_words(name or "")
-    return bool(words) and words[-1] in LOG_SECRET_WORDS
+    if not words or words[-1] not in LOG_SECRET_WORDS:
+        return False
+    # `page_token.token`, `next_cursor_token`: pagination, not credentials
+    before = [w for w in words[:-1] if w != words[-1]]
+    return not (words[-1] == "token" and before and before[-1] in TOKEN_NOT_SECRET)
 
 
 class SensitiveDataLogged(Rule):
@@ -294,7 +298,8 @@ class SensitiveDataLogged(Rule):
                 return f"all request {attr} (`{dotted(expr) or attr}`)", Confidence.MEDIUM
             if attr in ARGUMENT_CONTAINERS:
                 return f"every argument (`{dotted(expr) or attr}`)", Confidence.LOW
-            if is_log_secret_name(attr):
+            # judged with its owner: `page_token.token` is a cursor, `auth.token` is not
+            if is_log_secret_name(attr) and is_log_secret_name(dotted(expr) or attr):
                 return f"`{dotted(expr) or attr}`", Confidence.HIGH
             return None
         if isinstance(expr, cst.Subscript):
