@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mcplint.finding import Confidence, Finding, Severity, Span, TraceStep
+from mcplint.finding import Confidence, Finding, Severity, Span, TraceStep, source_lines
 from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
@@ -381,7 +381,7 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
             rng = positions[node]
             spans[(path, number)] = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
             headers[(path, number)] = _header_lines(node, positions)
-        lines[path] = contents[path].decode(module.encoding, "replace").splitlines()
+        lines[path] = source_lines(contents[path].decode(module.encoding, "replace"))
     out = []
     for item in pending:
         where = spans[(item.path, item.node)]

@@ -17,7 +17,7 @@ from typing import Callable
 from mcplint import suppress
 from mcplint.config import Config, ConfigError
 from mcplint.files import SourceFile, discover
-from mcplint.finding import Finding, Span, assign_fingerprints
+from mcplint.finding import Finding, Span, assign_fingerprints, source_lines
 from mcplint.mcp import sdk
 from mcplint.mcp.project import ModuleIndex, project_imports
 from mcplint.mcp.summary import FileFacts, follow
@@ -124,7 +124,10 @@ def analyse_file_bytes(
     enabled = {r.code for r in rules}
     if b"\x00" in data:
         if "MCP002" in enabled:
-            result.findings.append(_diagnostic("MCP002", path, Span(1), "binary file (contains NUL bytes)"))
+            utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+            detail = "UTF-16 encoded (Python source must be UTF-8 or declare an 8-bit encoding)" if utf16 \
+                else "binary file (contains NUL bytes)"
+            result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or sdk.MCP_PREFILTER.search(data) is not None)
@@ -149,20 +152,39 @@ def analyse_file_bytes(
 
 
 def _parse(path: str, data: bytes, enabled: set[str]):
+    """libcst's tree, or the diagnostic that says why there is none.
+
+    CPython's own parser reads the file first: it is ten times faster than libcst,
+    gives the messages users know, and stops inputs (thousands of nested brackets)
+    that would crash libcst's native parser and the whole process with it.
+    """
+    import warnings
+
     import libcst as cst
 
+    cpython_ok = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings of scanned code are not ours to print
+            compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        cpython_ok = True
+    except (RecursionError, MemoryError):
+        return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
+    except SyntaxError as exc:
+        if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
+            return _diagnostic("MCP002", path, Span(max(exc.lineno or 1, 1)), f"too deeply nested to parse ({exc.msg})")
+        syntax_error = exc
+    except ValueError as exc:  # NUL bytes, undecodable source
+        return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        # CPython's own message and position are what users know; libcst's are the
-        # fallback for syntax CPython here cannot parse either way (newer grammar).
-        try:
-            compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-        except SyntaxError as py_exc:
-            if py_exc.lineno:
-                return _diagnostic("MCP001", path, Span(py_exc.lineno, max(py_exc.offset or 1, 1)), py_exc.msg)
-        except (ValueError, RecursionError, MemoryError):
-            pass
+        if cpython_ok:
+            # newer grammar than libcst knows, or a libcst limit: the code is fine
+            return _diagnostic("MCP002", path, Span(max(exc.raw_line, 1)),
+                               f"valid Python that mcplint's parser cannot read: {str(exc.message).splitlines()[0]}")
+        if syntax_error.lineno:
+            return _diagnostic("MCP001", path, Span(syntax_error.lineno, max(syntax_error.offset or 1, 1)), syntax_error.msg)
         detail = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
         return _diagnostic("MCP001", path, Span(max(exc.raw_line, 1), max(exc.raw_column, 0) + 1), detail)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
@@ -196,7 +218,7 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
         ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
                           extra_sinks=extra_sinks if with_mcp else ())
         ctx.run(rule(ctx) for rule in active)
-        result.findings.extend(ctx.findings(text.splitlines()))
+        result.findings.extend(ctx.findings(source_lines(text)))
         result.facts = ctx.facts() if with_mcp else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
@@ -247,9 +269,13 @@ def scan(
     """Scan `paths`. `jobs`: worker processes for the per-file phase (None: one per core)."""
     started = time.perf_counter()
     rules = select_rules(config)
-    files = discover(paths, config)
+    skipped: list = []
+    files = discover(paths, config, skipped)
     contents: dict[str, bytes] = {}
-    results: dict[str, FileResult] = {}
+    results: dict[str, FileResult] = {
+        item.display: FileResult(item.display, [_diagnostic("MCP002", item.display, Span(1), item.reason)])
+        for item in skipped
+    }
     for source in files:
         data = _read(source)
         if isinstance(data, FileResult):
@@ -280,7 +306,7 @@ def scan(
     assign_fingerprints(findings)
     return ScanResult(
         findings=findings,
-        files=len(files),
+        files=len(files) + len(skipped),
         parsed=sum(r.parsed for r in results.values()),
         servers=sum(r.servers for r in results.values()),
         handlers=sum(r.handlers for r in results.values()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 
@@ -74,6 +75,7 @@ class RuleMeta:
     fix: str = ""
     docs: str = ""
     engine: str = "mcplint"
+    redact: bool = False  # the flagged source is a secret: reporters must not echo it
 
     @property
     def help_uri(self) -> str:
@@ -131,6 +133,18 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.path, self.span, self.code, self.message)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as Python counts them: `str.splitlines` also breaks at form feeds,
+    `\\x1c`-`\\x1e`, `\\x85` and `\\u2028`, which would shift every line after them."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def assign_fingerprints(findings: list[Finding]) -> None:

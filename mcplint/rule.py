@@ -78,6 +78,8 @@ class Rule:
     # Does a project's own helper named like an escaping function (`quote_sql_string`)
     # make a value safe for this sink? True for injection into a quoted language.
     escape_sanitizes: ClassVar[bool] = False
+    # The flagged span is a secret: the console masks it in the source excerpt.
+    redact: ClassVar[bool] = False
 
     meta: ClassVar[RuleMeta]
 
@@ -126,6 +128,7 @@ class Rule:
             why=_first_sentence(sections["Why is this bad?"]),
             fix=_first_sentence(sections["Use instead"]),
             docs=doc,
+            redact=cls.redact,
         )
 
     def __init__(self, ctx: "FileContext") -> None:

@@ -292,12 +292,6 @@ def test_fingerprints_survive_unrelated_lines_above(lines: list[str], where: int
     assert _fingerprints(edited) == BASELINE
 
 
-@pytest.mark.xfail(
-    reason="engine: FileContext.findings(text.splitlines()) and place() split on \\x0c, \\x0b, \\x1c-\\x1e, "
-           "\\x85, \\u2028, \\u2029 too, so after a form feed a finding's snippet is the wrong line and its "
-           "fingerprint changes; split lines as Python does (\\n, \\r\\n, \\r)",
-    strict=True,
-)
 @pytest.mark.parametrize("line", ["\x0c", "# page break \x0c", 'TITLE = "a\x0cb"', 'SEP = "\x1c"', 'LS = "\u2028"'])
 def test_fingerprints_survive_form_feeds_above(line: str) -> None:
     assert _fingerprints(_insert(SERVER, 2, [line])) == BASELINE

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from mcplint.checklist import FAIL, PASS, scorecard
 from mcplint.engine import ScanResult
-from mcplint.finding import Finding, Severity
+from mcplint.finding import Finding, Severity, source_lines
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -37,8 +37,15 @@ def safe(text: str) -> str:
 
 
 def _source_lines(root: Path, path: str) -> list[str]:
+    """The file's lines for excerpts: regular files only (a FIFO would block forever),
+    and not files too large for the scan to have read."""
+    from mcplint.engine import MAX_FILE_BYTES
+
+    target = root / path
     try:
-        return (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+        if not target.is_file() or target.stat().st_size > MAX_FILE_BYTES:
+            return []
+        return source_lines(target.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
 
@@ -47,7 +54,12 @@ def _excerpt(finding: Finding, lines: list[str]) -> Text | None:
     number = finding.span.line
     if not 0 < number <= len(lines):
         return None
-    raw = lines[number - 1].expandtabs(4)
+    raw = lines[number - 1]
+    if finding.rule.redact:  # a secret: show where, not what
+        start = finding.span.column - 1
+        end = finding.span.end_column - 1 if finding.span.end_line == number else len(raw)
+        raw = raw[:start] + "*" * max(end - start, 0) + raw[end:]
+    raw = raw.expandtabs(4)
     indent = len(raw) - len(raw.lstrip())
     shown = safe(raw.rstrip())
     gutter = f"{number:>6} │ "
@@ -149,7 +161,7 @@ def print_report(result: ScanResult, console: Console, *, root: Path, quiet: boo
     shown = result.findings if verbose else result.active
     if quiet:
         for finding in shown:
-            line = Text(f"{finding.path}:{finding.span.line}:{finding.span.column}: ")
+            line = Text(f"{safe(finding.path)}:{finding.span.line}:{finding.span.column}: ")
             line.append(finding.code, style="bold")
             line.append(f" [{finding.severity.value}] {safe(finding.message)}")
             console.print(line, soft_wrap=True)

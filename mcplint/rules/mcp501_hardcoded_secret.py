@@ -471,6 +471,7 @@ class HardcodedSecret(Rule):
     confidence = Confidence.HIGH
     cwe = 798
     checklist = "MCP-C08"
+    redact = True
     message = "hardcoded {kind} {preview} {where}"
     scope = "python"
     prefilter = PREFILTER

@@ -127,6 +127,7 @@ class SecretEnvDefault(Rule):
     confidence = Confidence.HIGH
     cwe = 798
     checklist = "MCP-C08"
+    redact = True
     message = "{what} {preview} as the default of {source} `{name}`"
     scope = "python"
     prefilter = PREFILTER
