@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,6 +259,7 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
 DEEP_IMPORT_DEPTH = 4  # how far imports are followed from MCP files to find helper modules
 
 
+MAX_FILE_SECONDS = 20.0  # one pathological file must not stall a CI job (0: no budget)
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
 
@@ -334,7 +337,7 @@ def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tu
         except (OSError, ImportError):  # no process support here (sandboxes): run in this one
             pass
     for path, data, deep in work:
-        yield analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
+        yield _within_budget(path, data, rules, deep, index, extra_sinks)
 
 
 _WORKER: dict = {}
@@ -346,8 +349,34 @@ def _worker_init(rules, index, extra_sinks) -> None:
 
 def _worker_run(item) -> FileResult:
     path, data, deep = item
-    return analyse_file_bytes(path, data, _WORKER["rules"], deep=deep, index=_WORKER["index"],
-                              extra_sinks=_WORKER["extra_sinks"])
+    return _within_budget(path, data, _WORKER["rules"], deep, _WORKER["index"], _WORKER["extra_sinks"])
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _within_budget(path, data, rules, deep, index, extra_sinks) -> FileResult:
+    """The per-file phase for one file, stopped after MAX_FILE_SECONDS (a timer signal
+    interrupts the analysis between Python steps; where there are no timer signals,
+    no budget)."""
+    budget = MAX_FILE_SECONDS
+    usable = budget > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
+
+    def expire(signum, frame):
+        raise _OverBudget
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
+    except _OverBudget:
+        return FileResult(path, [_diagnostic("MCP002", path, Span(1), f"exceeded the {budget:g} s budget for one file")])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _deep_set(contents: dict[str, bytes], index: ModuleIndex) -> set[str]:
