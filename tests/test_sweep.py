@@ -51,7 +51,9 @@ def test_stdlib_sweep_as_a_scan_sees_it() -> None:
 
 def test_every_rule_on_a_stdlib_sample_and_the_broken_files() -> None:
     sample = sweep.sweep([STDLIB], deep=True, every=15, timeout=120)
-    _check(sample, minimum_files=50)
+    # a 1-in-15 sample of what this Python ships (Debian's system Python ships less)
+    expected = sum(1 for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts and "dist-packages" not in p.parts) // 15
+    _check(sample, minimum_files=max(10, expected * 3 // 4))
     assert sample.parsed >= sample.files * 0.9  # deep: every rule really ran
     broken = [p for p in BROKEN_ON_PURPOSE if p.exists()]
     if not broken:
