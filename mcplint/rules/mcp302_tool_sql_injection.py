@@ -3,6 +3,7 @@ import re
 import libcst as cst
 
 from mcplint.mcp import walk
+from mcplint.mcp.guards import if_guards
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
@@ -56,7 +57,6 @@ RAW_SQL_GUARD = re.compile(
     re.IGNORECASE,
 )
 
-CHECK_METHODS = frozenset({"isidentifier", "isalnum", "isdigit", "isnumeric", "isdecimal"})
 SCHEMA_TABLES = re.compile(
     r"sqlite_master|sqlite_schema|information_schema|pg_catalog|pg_tables|pg_class|duckdb_tables|system\.tables",
     re.IGNORECASE,
@@ -323,7 +323,7 @@ class ToolSqlInjection(Rule):
         if cached is None:
             order: dict[int, int] = {}
             defs: dict[str, list[tuple[int, cst.BaseExpression]]] = {}
-            for index, sub in enumerate(_subtree(handler.function)):
+            for index, sub in enumerate(walk.iter_nodes(handler.function)):
                 order[id(sub)] = index
                 if isinstance(sub, cst.Assign):
                     for target in sub.targets:
@@ -397,7 +397,7 @@ class ToolSqlInjection(Rule):
     def _validates(self, function: cst.FunctionDef, depth: int = 0) -> bool:
         """A function that raises after a regex or allowlist check, or calls one that does."""
         raises = checks = False
-        for sub in _subtree(function.body):
+        for sub in walk.iter_nodes(function.body):
             if isinstance(sub, cst.Raise):
                 raises = True
             elif isinstance(sub, cst.Call):
@@ -418,9 +418,9 @@ class ToolSqlInjection(Rule):
         }
         names.discard(None)
         body = self.ctx.handler.function.body
-        if _guards(body, sink, names, self.ctx.qualify):
+        if if_guards(body, sink, names, self.ctx.qualify):
             return True
-        return any(isinstance(sub, cst.Call) and self._schema_lookup(sub, names) for sub in _subtree(body))
+        return any(isinstance(sub, cst.Call) and self._schema_lookup(sub, names) for sub in walk.iter_nodes(body))
 
     @staticmethod
     def _schema_lookup(call: cst.Call, names: set) -> bool:
@@ -429,7 +429,7 @@ class ToolSqlInjection(Rule):
             return False
         if len(call.args) < 2 or not SCHEMA_TABLES.search(string_value(call.args[0].value) or ""):
             return False
-        return any(dotted(sub) in names for arg in call.args[1:] for sub in _subtree(arg.value))
+        return any(dotted(sub) in names for arg in call.args[1:] for sub in walk.iter_nodes(arg.value))
 
     @staticmethod
     def _escapes_quotes(node: cst.CSTNode) -> bool:
@@ -461,43 +461,6 @@ class ToolSqlInjection(Rule):
                 return self._fragments(node.func.value, depth + 1)
         return []
 
-def _is_check(test: cst.BaseExpression, names: set, qualify) -> bool:
-    """`re.fullmatch(PATTERN, x)`, `PATTERN.match(x)`, `x.isidentifier()` on a tainted name."""
-    if not isinstance(test, cst.Call):
-        return False
-    func = test.func
-    if qualify(func) in ("re.match", "re.fullmatch", "re.search") or (
-        isinstance(func, cst.Attribute) and func.attr.value in ("match", "fullmatch")
-    ):
-        return any(dotted(arg.value) in names for arg in test.args)
-    if isinstance(func, cst.Attribute) and func.attr.value in CHECK_METHODS:
-        return dotted(func.value) in names
-    return False
-
-
-def _guards(body: cst.CSTNode, sink: cst.CSTNode, names: set, qualify) -> bool:
-    """An `if` testing a tainted name that stops on failure (raise/return) or encloses the sink."""
-    for node in _subtree(body):
-        if not isinstance(node, cst.If):
-            continue
-        test, negated = node.test, False
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test, negated = test.expression, True
-        if isinstance(test, cst.Comparison) and dotted(test.left) in names and len(test.comparisons) == 1:
-            operator = test.comparisons[0].operator
-            if isinstance(operator, cst.NotIn):
-                negated = not negated
-            elif not isinstance(operator, cst.In):
-                continue
-        elif not _is_check(test, names, qualify):
-            continue
-        if negated and any(isinstance(n, (cst.Raise, cst.Return)) for n in _subtree(node.body)):
-            return True
-        if not negated and any(n is sink for n in _subtree(node.body)):
-            return True
-    return False
-
-
 def _query_argument(call: cst.Call) -> cst.BaseExpression | None:
     """The SQL text argument: `sql=`/`query=`/... or the first positional one."""
     for keyword in QUERY_KEYWORDS:
@@ -507,13 +470,5 @@ def _query_argument(call: cst.Call) -> cst.BaseExpression | None:
     return argument(call, 0, "")
 
 
-def _subtree(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(walk.children(current))))
-
-
 def _calls_in(node: cst.CSTNode):
-    return (n for n in _subtree(node) if isinstance(n, cst.Call))
+    return (n for n in walk.iter_nodes(node) if isinstance(n, cst.Call))

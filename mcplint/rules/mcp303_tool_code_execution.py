@@ -3,6 +3,7 @@ import re
 import libcst as cst
 
 from mcplint.mcp import walk
+from mcplint.mcp.guards import if_guards
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, call_args, string_value
 from mcplint.mcp.names import dotted
@@ -30,7 +31,6 @@ CONTENT_PRESERVING = re.compile(
     r"^(?:str|bytes|bytearray|dedent|b64decode|urlsafe_b64decode|b32decode|a2b_base64|unhexlify|fromhex"
     r"|decode|decompress|loads|unquote|unquote_plus|join|format|strip)$"
 )
-CHECK_METHODS = frozenset({"isidentifier", "isalnum", "isdigit", "isnumeric", "isdecimal"})
 
 EFFECTS = {
     "code": "which runs it as Python code",
@@ -46,14 +46,6 @@ def _callee_name(func: cst.BaseExpression) -> str:
     if isinstance(func, cst.Attribute):
         return func.attr.value
     return func.value if isinstance(func, cst.Name) else ""
-
-
-def _subtree(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(walk.children(current))))
 
 
 class ToolCodeExecution(Rule):
@@ -141,7 +133,7 @@ class ToolCodeExecution(Rule):
         """A module that defines its own `eval`/`compile` does not call the builtin."""
         if self._local_functions is None:
             self._local_functions = {
-                n.name.value for n in _subtree(self.ctx.module) if isinstance(n, cst.FunctionDef)
+                n.name.value for n in walk.iter_nodes(self.ctx.module) if isinstance(n, cst.FunctionDef)
             }
         return name in self._local_functions
 
@@ -224,7 +216,7 @@ class ToolCodeExecution(Rule):
 
     def _written_code(self) -> cst.BaseExpression | None:
         """Tainted text the handler writes to a file (`f.write(code)`, `p.write_text(code)`)."""
-        for sub in _subtree(self.ctx.handler.function.body):
+        for sub in walk.iter_nodes(self.ctx.handler.function.body):
             if (
                 isinstance(sub, cst.Call)
                 and isinstance(sub.func, cst.Attribute)
@@ -267,44 +259,7 @@ class ToolCodeExecution(Rule):
         names = {taint.param} | {
             name for step in taint.steps if (name := _assigned_name(step.node)) is not None
         }
-        return _guards(self.ctx.handler.function.body, sink, names, self.ctx.qualify)
-
-
-def _is_check(test: cst.BaseExpression, names: set, qualify) -> bool:
-    """`re.fullmatch(PATTERN, x)`, `PATTERN.match(x)`, `x.isidentifier()` on a tainted name."""
-    if not isinstance(test, cst.Call):
-        return False
-    func = test.func
-    if qualify(func) in ("re.match", "re.fullmatch", "re.search") or (
-        isinstance(func, cst.Attribute) and func.attr.value in ("match", "fullmatch")
-    ):
-        return any(dotted(arg.value) in names for arg in test.args)
-    if isinstance(func, cst.Attribute) and func.attr.value in CHECK_METHODS:
-        return dotted(func.value) in names
-    return False
-
-
-def _guards(body: cst.CSTNode, sink: cst.CSTNode, names: set, qualify) -> bool:
-    """An `if` testing a tainted name that stops on failure (raise/return) or encloses the sink."""
-    for node in _subtree(body):
-        if not isinstance(node, cst.If):
-            continue
-        test, negated = node.test, False
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test, negated = test.expression, True
-        if isinstance(test, cst.Comparison) and dotted(test.left) in names and len(test.comparisons) == 1:
-            operator = test.comparisons[0].operator
-            if isinstance(operator, cst.NotIn):
-                negated = not negated
-            elif not isinstance(operator, cst.In):
-                continue
-        elif not _is_check(test, names, qualify):
-            continue
-        if negated and any(isinstance(n, (cst.Raise, cst.Return)) for n in _subtree(node.body)):
-            return True
-        if not negated and any(n is sink for n in _subtree(node.body)):
-            return True
-    return False
+        return if_guards(self.ctx.handler.function.body, sink, names, self.ctx.qualify)
 
 
 def _inline_code(argv: list[cst.BaseExpression]) -> cst.BaseExpression | None:

@@ -42,14 +42,6 @@ FETCH_PREFIXES = ("requests.", "httpx.", "urllib.request.urlopen", "urllib3.")
 PRESERVING_METHODS = frozenset({"encode", "decode", "read", "content", "json", "fromhex"})
 
 
-def _subtree(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(walk.children(current))))
-
-
 def _is_true(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
 
@@ -192,7 +184,7 @@ class ToolUnsafeDeserialization(Rule):
 
     def _derives_from_safe_loader(self, name: str) -> bool:
         """`class StrictLoader(yaml.SafeLoader)` defined in this file."""
-        for sub in _subtree(self.ctx.module):
+        for sub in walk.iter_nodes(self.ctx.module):
             if isinstance(sub, cst.ClassDef) and sub.name.value == name:
                 bases = {(dotted(b.value) or "").rsplit(".", 1)[-1] for b in sub.bases}
                 return bool(bases & SAFE_YAML_LOADERS)
@@ -213,7 +205,6 @@ class ToolUnsafeDeserialization(Rule):
         if qualified in PICKLE_FILES or qualified in ("torch.load", "numpy.load"):
             return not any((self.ctx.qualify(c.func) or "") in PRESERVING_CALLS for c in calls)
         return False
-
 
 
 def _reads(call: cst.Call, param: str) -> bool:
