@@ -23,6 +23,7 @@ from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
 from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
+from mcplint.positions import positions_for
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
@@ -322,7 +323,9 @@ def place(module: cst.Module, lines: list[str], path: str, items) -> list[Findin
     """Findings with positions. Each item: (rule meta, node, statement, message, severity,
     confidence, handler function for header suppressions, handler label, trace steps
     as (path, node, note)); trace nodes of other files are given as spans already."""
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    needed = [n for item in items for n in (item[1], item[2], item[6], *(step[1] for step in item[8]))
+              if isinstance(n, cst.CSTNode)]
+    positions = _positions(module, "\n".join(lines), needed)
 
     def span(node) -> Span:
         if isinstance(node, Span):
@@ -376,7 +379,7 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
     for path, ordinals in wanted.items():
         module = cst.parse_module(contents[path])
         nodes = {n: node for n, node in enumerate(walk.iter_nodes(module)) if n in ordinals}
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        positions = _positions(module, contents[path], list(nodes.values()))
         for number, node in nodes.items():
             rng = positions[node]
             spans[(path, number)] = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
@@ -408,6 +411,14 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
             )
         )
     return out
+
+
+def _positions(module: cst.Module, source, nodes: list[cst.CSTNode]):
+    """Positions of `nodes` (and of everything in their top-level statements)."""
+    positions = positions_for(module, source, nodes)
+    if any(node not in positions for node in nodes):  # e.g. the module itself
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return positions
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:
