@@ -2,7 +2,9 @@
 
 The cheap first pass decides what a file needs: rules whose prefilter (a regex over
 the bytes) does not match never see it, and a file no rule needs is never parsed.
-Only files that can hold an MCP server get the model built.
+Files that can hold an MCP server, and the project modules they import, get the MCP
+model and function summaries (the per-file phase, parallel); the project phase then
+follows handlers' parameters through those summaries across functions and files.
 """
 
 from __future__ import annotations
