@@ -110,6 +110,14 @@ def _target(path: Path) -> str:
         return "?"
 
 
+def _keep(item: SourceFile | Skipped, found: dict[str, SourceFile], skip) -> None:
+    """A checked link: scanned under its own name, or skipped with its reason."""
+    if isinstance(item, Skipped):
+        skip(item)
+    else:
+        found.setdefault(item.display, item)
+
+
 def _not_regular(path: Path, root: Path, mode: int) -> Skipped:
     kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device or special file"
     return Skipped(path, _display(path, root), f"not a regular file ({kind}); reading it could block", "not-a-file")
@@ -140,11 +148,7 @@ def discover(
             display = _link_display(given, root)
             if config.force_exclude and config.is_excluded(display):
                 continue
-            checked = _check_link(given, root, None)
-            if isinstance(checked, Skipped):
-                skip(checked)
-            else:
-                found.setdefault(checked.display, checked)
+            _keep(_check_link(given, root, None), found, skip)
             continue
         try:
             mode = os.stat(given).st_mode
@@ -207,11 +211,7 @@ def _walk(given: Path, root: Path, config: Config, found: dict[str, SourceFile],
             if not entry.name.endswith(PYTHON_SUFFIXES) or config.is_excluded(display, inner):
                 continue
             if is_link:
-                checked = _check_link(child, root, allowed)
-                if isinstance(checked, Skipped):
-                    skip(checked)
-                else:
-                    found.setdefault(checked.display, checked)
+                _keep(_check_link(child, root, allowed), found, skip)
                 continue
             try:
                 regular = entry.is_file(follow_symlinks=False)

@@ -346,22 +346,12 @@ def is_settings_class(node: cst.ClassDef, qualify) -> bool:
     return False
 
 
+_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedStringText)
+
+
 def literal_nodes(expr: cst.CSTNode) -> list[cst.CSTNode]:
     """The string nodes inside `expr` (so a rule can mark them handled)."""
-    found: list[cst.CSTNode] = []
-
-    class _Strings(cst.CSTVisitor):
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            found.append(node)
-
-        def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
-            found.append(node)
-
-        def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-            found.append(node)
-
-    walk.visit(expr, _Strings())
-    return found
+    return [node for node in walk.iter_nodes(expr) if isinstance(node, _LITERALS)]
 
 
 # -- the rule -----------------------------------------------------------------------
