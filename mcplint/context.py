@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mcplint.finding import Confidence, Finding, Severity, Span, TraceStep, source_lines
+from mcplint.deps import Project
+from mcplint.finding import Confidence, Evidence, Finding, Severity, Span, TraceStep, source_lines
 from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
@@ -59,8 +60,11 @@ class FileContext:
         summaries: bool = False,
         index: ModuleIndex | None = None,
         extra_sinks: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        project: Project | None = None,
     ) -> None:
         self.path = path
+        self.project = project or Project()  # manifests, SDK versions, other files
+        self._evidence: list[tuple[str, cst.CSTNode, str, str]] = []
         self.module = module
         self.model = model
         self.imports = imports
@@ -169,6 +173,17 @@ class FileContext:
             None,
         )
         self._reports.append(_Report(rule=rule, node=node, statement=statement, **fields))
+
+    def add_evidence(self, item: str, node: cst.CSTNode, note: str, code: str) -> None:
+        self._evidence.append((item, node, note, code))
+
+    def evidence(self, source: str) -> list[Evidence]:
+        """What the rules saw of controls in place, with lines."""
+        if not self._evidence:
+            return []
+        positions = _positions(self.module, source, [node for _, node, _, _ in self._evidence])
+        return [Evidence(item, self.path, positions[node].start.line, note, code)
+                for item, node, note, code in self._evidence if node in positions]
 
     # -- traversal ----------------------------------------------------------------
     def run(self, rules: Iterable["Rule"]) -> None:

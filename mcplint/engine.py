@@ -20,8 +20,9 @@ from typing import Callable
 
 from mcplint import suppress
 from mcplint.config import Config, ConfigError
-from mcplint.files import SourceFile, discover
-from mcplint.finding import Finding, Span, assign_fingerprints, source_lines
+from mcplint.deps import Project, is_manifest, read_project
+from mcplint.files import PYTHON_SUFFIXES, SourceFile, discover
+from mcplint.finding import Evidence, Finding, Span, assign_fingerprints, source_lines
 from mcplint.mcp import sdk
 from mcplint.mcp.project import ModuleIndex, project_imports
 from mcplint.mcp.summary import FileFacts, follow
@@ -41,6 +42,7 @@ class FileResult:
     handlers: int = 0
     facts: FileFacts | None = None  # function summaries, for the project phase
     suppressions: list = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # controls seen in place
 
 
 @dataclass
@@ -53,6 +55,8 @@ class ScanResult:
     rules: list[type[Rule]]
     config: Config
     seconds: float
+    evidence: list[Evidence] = field(default_factory=list)
+    project: Project = field(default_factory=Project)
 
     @property
     def active(self) -> list[Finding]:
@@ -99,10 +103,13 @@ def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
     )
 
 
-def analyse_source(path: str, data: bytes, rules: list[type[Rule]]) -> FileResult:
-    """Every finding for one file on its own (calls followed within it), suppressions applied."""
+def analyse_source(path: str, data: bytes, rules: list[type[Rule]], project: Project | None = None) -> FileResult:
+    """Every finding for one file on its own (calls followed within it), suppressions applied.
+    A file whose name a text rule wants (`Dockerfile`, `.env`) is read as text."""
     index = ModuleIndex([path])
-    result = analyse_file_bytes(path, data, rules, index=index)
+    kind = "python" if path.endswith(PYTHON_SUFFIXES) or not any(r.scope == "text" and r.wants_file(path) for r in rules) \
+        else "text"
+    result = analyse_file_bytes(path, data, rules, index=index, kind=kind, project=project)
     if result.facts is not None:
         pending = follow({path: result.facts}, index, rule_by_code())
         result.findings.extend(place_pending(pending, {path: data}, rule_by_code()))
@@ -118,14 +125,31 @@ def analyse_file_bytes(
     deep: bool = False,
     index: ModuleIndex | None = None,
     extra_sinks: tuple = (),
+    kind: str = "python",
+    project: Project | None = None,
 ) -> FileResult:
     """The per-file phase: findings, function summaries and suppressions of one file.
 
     `deep`: run the MCP rules even though the file does not look like MCP code itself
     (a project module that an MCP file imports: its sinks are reached from tools).
+    `kind`: "text" for a non-Python file (only the text rules that want it run).
     """
     result = FileResult(path)
     enabled = {r.code for r in rules}
+    if kind == "text":
+        text_rules = [r for r in rules if r.scope == "text" and r.wants_file(path)]
+        if not text_rules:
+            return result  # a manifest read only for the project facts
+        if b"\x00" in data:
+            if "MCP002" in enabled:
+                result.findings.append(_diagnostic("MCP002", path, Span(1), "binary file (contains NUL bytes)"))
+            return result
+        from mcplint.text import analyse_text
+
+        result.findings, result.evidence, text = analyse_text(path, data, text_rules, project)
+        result.parsed = True
+        result.suppressions = suppress.parse(text, python=False)
+        return result
     if b"\x00" in data:
         if "MCP002" in enabled:
             utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
@@ -147,7 +171,7 @@ def analyse_file_bytes(
             text = data.decode(module.encoding, "replace")
             result.parsed = True
             _run_rules(result, path, module, text, mcp_rules if is_mcp else [], file_rules, deep=deep, index=index,
-                       extra_sinks=extra_sinks)
+                       extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -198,7 +222,7 @@ def _parse(path: str, data: bytes, enabled: set[str]):
 
 
 def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file_rules, *, deep: bool, index,
-               extra_sinks: tuple = ()) -> None:
+               extra_sinks: tuple = (), project: Project | None = None) -> None:
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -220,9 +244,10 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
         with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
         active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
         ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
-                          extra_sinks=extra_sinks if with_mcp else ())
+                          extra_sinks=extra_sinks if with_mcp else (), project=project)
         ctx.run(rule(ctx) for rule in active)
         result.findings.extend(ctx.findings(source_lines(text)))
+        result.evidence = ctx.evidence(text)
         result.facts = ctx.facts() if with_mcp else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
@@ -275,8 +300,14 @@ def scan(
     started = time.perf_counter()
     rules = select_rules(config)
     skipped: list = []
-    files = discover(paths, config, skipped)
+    text_rules = [r for r in rules if r.scope == "text"]
+
+    def wanted(display: str) -> bool:  # non-Python files: manifests, and what text rules read
+        return is_manifest(display) or any(r.wants_file(display) for r in text_rules)
+
+    files = discover(paths, config, skipped, wanted)
     contents: dict[str, bytes] = {}
+    kinds = {source.display: source.kind for source in files}
     results: dict[str, FileResult] = {
         item.display: FileResult(item.display, [_diagnostic("MCP002", item.display, Span(1), item.reason)])
         for item in skipped
@@ -287,10 +318,11 @@ def scan(
             results[source.display] = data
         else:
             contents[source.display] = data
-    index = ModuleIndex(list(contents))
-    deep = _deep_set(contents, index) if any(r.scope == "mcp" for r in rules) else set()
-    work = [(path, data, path in deep) for path, data in contents.items()]
-    for number, result in enumerate(_per_file(work, rules, index, jobs, config.extend_sinks), 1 + len(results)):
+    project = read_project(list(kinds), {p: d for p, d in contents.items() if kinds[p] == "text"})
+    index = ModuleIndex([p for p in contents if kinds[p] == "python"])
+    deep = _deep_set(contents, kinds, index) if any(r.scope == "mcp" for r in rules) else set()
+    work = [(path, data, path in deep, kinds[path]) for path, data in contents.items()]
+    for number, result in enumerate(_per_file(work, rules, index, jobs, config.extend_sinks, project), 1 + len(results)):
         results[result.path] = result
         if progress is not None:
             progress(number, len(files))
@@ -311,17 +343,20 @@ def scan(
     assign_fingerprints(findings)
     return ScanResult(
         findings=findings,
-        files=len(files) + len(skipped),
+        # manifests read only for the project facts are not counted as scanned
+        files=sum(f.kind == "python" or any(r.wants_file(f.display) for r in text_rules) for f in files) + len(skipped),
         parsed=sum(r.parsed for r in results.values()),
         servers=sum(r.servers for r in results.values()),
         handlers=sum(r.handlers for r in results.values()),
         rules=rules,
         config=config,
         seconds=time.perf_counter() - started,
+        evidence=sorted((e for r in results.values() for e in r.evidence), key=lambda e: (e.item, e.path, e.line)),
+        project=project,
     )
 
 
-def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = ()):
+def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = (), project: Project | None = None):
     """The per-file phase, in worker processes when the tree is large enough.
 
     Results are keyed by path and sorted afterwards, so the output does not depend on
@@ -329,43 +364,49 @@ def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tu
     """
     if jobs is None or jobs < 1:
         jobs = os.cpu_count() or 1
-    if jobs > 1 and sum(len(data) for _, data, _ in work) >= PARALLEL_MIN_BYTES:
+    if jobs > 1 and sum(len(item[1]) for item in work) >= PARALLEL_MIN_BYTES:
         from concurrent.futures import ProcessPoolExecutor
 
         try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(rules, index, extra_sinks)) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                     initargs=(rules, index, extra_sinks, project)) as pool:
                 yield from pool.map(_worker_run, work, chunksize=8)
             return
         except (OSError, ImportError):  # no process support here (sandboxes): run in this one
             pass
-    for path, data, deep in work:
-        yield _within_budget(path, data, rules, deep, index, extra_sinks)
+    for item in work:
+        yield _within_budget(item, rules, index, extra_sinks, project)
 
 
 _WORKER: dict = {}
 
 
-def _worker_init(rules, index, extra_sinks) -> None:
-    _WORKER.update(rules=rules, index=index, extra_sinks=extra_sinks)
+def _worker_init(rules, index, extra_sinks, project) -> None:
+    _WORKER.update(rules=rules, index=index, extra_sinks=extra_sinks, project=project)
 
 
 def _worker_run(item) -> FileResult:
-    path, data, deep = item
-    return _within_budget(path, data, _WORKER["rules"], deep, _WORKER["index"], _WORKER["extra_sinks"])
+    return _within_budget(item, _WORKER["rules"], _WORKER["index"], _WORKER["extra_sinks"], _WORKER["project"])
 
 
 class _OverBudget(Exception):
     pass
 
 
-def _within_budget(path, data, rules, deep, index, extra_sinks) -> FileResult:
+def _within_budget(item, rules, index, extra_sinks, project) -> FileResult:
     """The per-file phase for one file, stopped after MAX_FILE_SECONDS (a timer signal
     interrupts the analysis between Python steps; where there are no timer signals,
-    no budget)."""
+    no budget). `item`: (path, bytes, deep, kind)."""
+    path, data, deep, kind = item
     budget = MAX_FILE_SECONDS
     usable = budget > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def analyse() -> FileResult:
+        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
+                                  project=project)
+
     if not usable:
-        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
+        return analyse()
 
     def expire(signum, frame):
         raise _OverBudget
@@ -373,7 +414,7 @@ def _within_budget(path, data, rules, deep, index, extra_sinks) -> FileResult:
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, budget)
     try:
-        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks)
+        return analyse()
     except _OverBudget:
         return FileResult(path, [_diagnostic("MCP002", path, Span(1), f"exceeded the {budget:g} s budget for one file")])
     finally:
@@ -381,9 +422,9 @@ def _within_budget(path, data, rules, deep, index, extra_sinks) -> FileResult:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _deep_set(contents: dict[str, bytes], index: ModuleIndex) -> set[str]:
+def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIndex) -> set[str]:
     """MCP files, and the project modules they import (a sink often sits in a helper)."""
-    frontier = {path for path, data in contents.items() if sdk.MCP_PREFILTER.search(data)}
+    frontier = {path for path, data in contents.items() if kinds[path] == "python" and sdk.MCP_PREFILTER.search(data)}
     deep = set(frontier)
     for _ in range(DEEP_IMPORT_DEPTH):
         found = set()

@@ -21,18 +21,41 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from mcplint.config import Config, ConfigError
 
 PYTHON_SUFFIXES = (".py", ".pyw")
+# Named on the command line (pre-commit passes every staged file the hook's types
+# allow) but not Python and wanted by no text rule: not analysed.
+NOT_PYTHON_SUFFIXES = (".json", ".toml", ".txt", ".lock", ".yaml", ".yml", ".md", ".rst", ".cfg", ".ini", ".env",
+                       ".js", ".ts", ".html", ".css", ".sh", ".in")
+
+# Which non-Python files to list: a predicate on the display path (the text rules'
+# patterns and the dependency manifests). None: Python only.
+Wanted = Callable[[str], bool] | None
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # what to open
     display: str  # relative to the scan root, forward slashes
+    kind: str = "python"  # or "text": a file for the text rules and project facts
+
+
+def _kind(display: str, wanted: Wanted, named: bool = False) -> str | None:
+    """"python", "text", or None (not scanned). A file named on the command line
+    is Python unless a text rule wants it or its suffix says it is something else."""
+    name = display.rsplit("/", 1)[-1]
+    if name.endswith(PYTHON_SUFFIXES):
+        return "python"
+    if wanted is not None and wanted(display):
+        return "text"
+    if named and not name.lower().endswith(NOT_PYTHON_SUFFIXES) and not name.startswith(".env"):
+        return "python"
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,12 +133,12 @@ def _target(path: Path) -> str:
         return "?"
 
 
-def _keep(item: SourceFile | Skipped, found: dict[str, SourceFile], skip) -> None:
+def _keep(item: SourceFile | Skipped, found: dict[str, SourceFile], skip, kind: str) -> None:
     """A checked link: scanned under its own name, or skipped with its reason."""
     if isinstance(item, Skipped):
         skip(item)
     else:
-        found.setdefault(item.display, item)
+        found.setdefault(item.display, replace(item, kind=kind))
 
 
 def _not_regular(path: Path, root: Path, mode: int) -> Skipped:
@@ -127,8 +150,10 @@ def discover(
     paths: list[Path],
     config: Config,
     skipped: list[Skipped] | None = None,
+    wanted: Wanted = None,
 ) -> list[SourceFile]:
-    """Python files under `paths`, sorted by display path, each once.
+    """Python files under `paths` (and the non-Python files `wanted` picks), sorted by
+    display path, each once.
 
     Directory symlinks are not followed (no loops); explicitly named files are kept
     even when excluded, unless `force_exclude` is set (pre-commit passes every file).
@@ -146,9 +171,10 @@ def discover(
             raise ConfigError(f"path does not exist: {given}")
         if given.is_symlink() and not given.is_dir():  # a named link to a file, broken or looping
             display = _link_display(given, root)
-            if config.force_exclude and config.is_excluded(display):
+            kind = _kind(display, wanted, named=True)
+            if kind is None or (config.force_exclude and config.is_excluded(display)):
                 continue
-            _keep(_check_link(given, root, None), found, skip)
+            _keep(_check_link(given, root, None), found, skip, kind)
             continue
         try:
             mode = os.stat(given).st_mode
@@ -157,23 +183,24 @@ def discover(
             continue
         if not stat.S_ISDIR(mode):
             display = _display(given, root)
-            if config.force_exclude and config.is_excluded(display):
+            kind = _kind(display, wanted, named=True)
+            if kind is None or (config.force_exclude and config.is_excluded(display)):
                 continue
             if stat.S_ISREG(mode):
-                found.setdefault(display, SourceFile(given, display))
+                found.setdefault(display, SourceFile(given, display, kind))
             else:
                 skip(_not_regular(given, root, mode))
             continue
         if config.force_exclude and config.is_excluded(_display(given, root)):
             continue
-        _walk(given, root, config, found, skip)
+        _walk(given, root, config, found, skip, wanted)
     if skipped is not None:
         skipped.extend(dropped[key] for key in sorted(dropped) if key not in found)
     return [found[key] for key in sorted(found)]
 
 
-def _walk(given: Path, root: Path, config: Config, found: dict[str, SourceFile], skip) -> None:
-    """Every Python file below the folder `given`, iteratively (no recursion limit).
+def _walk(given: Path, root: Path, config: Config, found: dict[str, SourceFile], skip, wanted: Wanted) -> None:
+    """Every file to scan below the folder `given`, iteratively (no recursion limit).
 
     Folders are listed with `os.scandir` and never through a symlink, so a folder's
     real path is its parent's real path plus its name: nothing is resolved per file.
@@ -208,17 +235,18 @@ def _walk(given: Path, root: Path, config: Config, found: dict[str, SourceFile],
                     continue
                 subfolders.append((child, real))
                 continue
-            if not entry.name.endswith(PYTHON_SUFFIXES) or config.is_excluded(display, inner):
+            kind = _kind(display, wanted)
+            if kind is None or config.is_excluded(display, inner):
                 continue
             if is_link:
-                _keep(_check_link(child, root, allowed), found, skip)
+                _keep(_check_link(child, root, allowed), found, skip, kind)
                 continue
             try:
                 regular = entry.is_file(follow_symlinks=False)
             except OSError:  # pragma: no cover - raced with a removal
                 continue
             if regular:
-                found.setdefault(display, SourceFile(child, display))
+                found.setdefault(display, SourceFile(child, display, kind))
             else:
                 try:
                     mode = entry.stat(follow_symlinks=False).st_mode

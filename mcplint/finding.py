@@ -110,6 +110,18 @@ class TraceStep:
     path: str = ""  # empty: the finding's own file
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Code that shows a checklist control is in place (an auth provider, a rate
+    limiter, a lock file): what the scorecard cites for `pass`."""
+
+    item: str  # checklist id, e.g. "MCP-C01"
+    path: str
+    line: int
+    note: str  # "token verifier `JWTVerifier` on server `mcp`"
+    rule: str = ""  # code of the rule that saw it
+
+
 @dataclass
 class Finding:
     rule: RuleMeta

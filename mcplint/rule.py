@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import inspect
 import re
+from fnmatch import fnmatch
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
-from mcplint.finding import Confidence, RuleMeta, Severity
+from mcplint.finding import Confidence, RuleMeta, Severity, Span
 
 if TYPE_CHECKING:
     from mcplint.context import FileContext
     from mcplint.prefilter import AnyOf, Prefilter
     from mcplint.mcp.model import Handler, Server
     from mcplint.mcp.taint import Taint
+    from mcplint.text import TextDocument
 
 CODE_RE = re.compile(r"^MCP\d{3}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -53,8 +55,10 @@ def _first_sentence(text: str) -> str:
     return match.group(1) if match else prose
 
 
-def code_blocks(text: str) -> list[str]:
-    return re.findall(r"```(?:python|py)?\n(.*?)```", text, flags=re.DOTALL)
+def code_blocks(text: str, any_language: bool = False) -> list[str]:
+    """Fenced blocks of a docs section: Python ones, or (text rules) of any language."""
+    language = r"[\w.+-]*" if any_language else r"(?:python|py)?"
+    return re.findall(r"```" + language + r"\n(.*?)```", text, flags=re.DOTALL)
 
 
 class Rule:
@@ -70,10 +74,17 @@ class Rule:
 
     # "mcp": runs on files whose MCP model has servers or handlers.
     # "python": runs on every Python file whose bytes match `prefilter`.
+    # "text": runs on non-Python files whose name matches `files` (Dockerfile, .env,
+    # MCP client JSON, requirements); `check_text` sees the decoded text.
     # "engine": a diagnostic about mcplint's own view of the code (family MCP0xx),
     # emitted by the engine, never instantiated.
     scope: ClassVar[str] = "mcp"
     prefilter: ClassVar["re.Pattern[bytes] | Prefilter | AnyOf | None"] = None
+    # Text rules: glob patterns matched against a file's name, or against its last
+    # path parts when the pattern has a slash (".cursor/mcp.json").
+    files: ClassVar[tuple[str, ...]] = ()
+    # Text rules: the file name the docs' Example / Use instead blocks are checked as.
+    example_name: ClassVar[str] = ""
 
     # Does a project's own helper named like an escaping function (`quote_sql_string`)
     # make a value safe for this sink? True for injection into a quoted language.
@@ -103,18 +114,20 @@ class Rule:
                     problems.append("engine diagnostics are MCP0xx codes with `checklist = None`")
             elif not isinstance(cls.checklist, str) or not CHECKLIST_RE.match(cls.checklist):
                 problems.append(f"checklist {getattr(cls, 'checklist', None)!r} is not an id of checklist.md")
-        if cls.scope not in ("mcp", "python", "engine"):
-            problems.append("`scope` must be 'mcp', 'python' or 'engine'")
+        if cls.scope not in ("mcp", "python", "text", "engine"):
+            problems.append("`scope` must be 'mcp', 'python', 'text' or 'engine'")
         if cls.scope == "python" and cls.prefilter is None:
             problems.append("a 'python' scope rule needs a bytes `prefilter`")
+        if cls.scope == "text" and (not cls.files or not cls.example_name):
+            problems.append("a 'text' scope rule needs `files` patterns and an `example_name`")
         doc = inspect.cleandoc(cls.__doc__ or "")
         sections = doc_sections(doc)
         missing = [h for h in REQUIRED_HEADINGS if h not in sections]
         if missing:
             problems.append(f"docstring lacks sections: {', '.join(missing)}")
         for heading in ("Example", "Use instead"):
-            if heading in sections and not code_blocks(sections[heading]):
-                problems.append(f"docstring section {heading!r} has no python code block")
+            if heading in sections and not code_blocks(sections[heading], cls.scope == "text"):
+                problems.append(f"docstring section {heading!r} has no code block")
         if problems:
             raise TypeError(f"rule {cls.__name__}: " + "; ".join(problems))
         cls.meta = RuleMeta(
@@ -140,6 +153,45 @@ class Rule:
 
     def check_handler(self, handler: "Handler") -> None:  # pragma: no cover - default
         pass
+
+    def check_text(self, doc: "TextDocument") -> None:  # pragma: no cover - default
+        """Text rules: look at one non-Python file."""
+
+    @classmethod
+    def wants_file(cls, path: str) -> bool:
+        """Text rules: does `path` (display path, forward slashes) match `files`?"""
+        parts = path.split("/")
+        for pattern in cls.files:
+            depth = pattern.count("/") + 1
+            if fnmatch("/".join(parts[-depth:]), pattern):
+                return True
+        return False
+
+    def report_at(
+        self,
+        span: "Span",
+        *,
+        severity: Severity | None = None,
+        confidence: Confidence | None = None,
+        snippet: str | None = None,
+        **message_args: object,
+    ) -> None:
+        """Report a region of a text file (`check_text`); `snippet`: the text that
+        identifies the problem for fingerprints (default: the flagged line)."""
+        self.ctx.report_span(
+            self,
+            span,
+            message=self.message.format(**message_args),
+            severity=severity or self.severity,
+            confidence=confidence or self.confidence,
+            snippet=snippet,
+        )
+
+    def evidence(self, where: "cst.CSTNode | int", note: str, item: str | None = None) -> None:
+        """Record that a control of the checklist is present (`where`: a node, or a
+        line of a text file). The scorecard cites it for `pass`; `item` defaults to
+        this rule's checklist id."""
+        self.ctx.add_evidence(item or self.checklist, where, note, self.code)
 
     def report(
         self,

@@ -29,9 +29,12 @@ class Suppression:
     used: set[str] = field(default_factory=set)
 
 
-def _comments(text: str) -> list[tuple[int, int, str]]:
-    """(line, column, comment) for every comment; a line scan if tokenize fails."""
+def _comments(text: str, python: bool = True) -> list[tuple[int, int, str]]:
+    """(line, column, comment) for every comment; a line scan for other formats
+    (Dockerfile, `.env`, requirements) or if tokenize fails."""
     try:
+        if not python:
+            raise tokenize.TokenError
         tokens = tokenize.generate_tokens(io.StringIO(text).readline)
         return [(t.start[0], t.start[1], t.string) for t in tokens if t.type == tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -43,11 +46,11 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
         return out
 
 
-def parse(text: str) -> list[Suppression]:
+def parse(text: str, python: bool = True) -> list[Suppression]:
     if not MARKER_RE.search(text):
         return []
     out = []
-    for line, column, comment in _comments(text):
+    for line, column, comment in _comments(text, python):
         for regex in (IGNORE_RE, NOQA_RE):
             for match in regex.finditer(comment):
                 raw = match.group("codes")
