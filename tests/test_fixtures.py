@@ -12,7 +12,17 @@ from mcplint.engine import scan
 from tests.conftest import FIXTURES
 from tests.fixture_marks import read_marks
 
-FIXTURE_FILES = sorted(p for p in FIXTURES.rglob("*.py") if "__pycache__" not in p.parts)
+def _is_fixture(path: Path) -> bool:
+    """Python files, and the files a text rule reads (Dockerfile, .env, mcp.json)."""
+    from mcplint.registry import all_rules
+
+    if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".marks", ".fixed"):
+        return False
+    display = path.relative_to(FIXTURES).as_posix()
+    return path.suffix == ".py" or any(r.scope == "text" and r.wants_file(display) for r in all_rules())
+
+
+FIXTURE_FILES = sorted(p for p in FIXTURES.rglob("*") if _is_fixture(p))
 PROJECTS = FIXTURES / "projects"  # each folder is scanned as one project (flows cross files)
 
 
