@@ -270,6 +270,50 @@ def inventory(
         inventory_report.print_inventory(result, _console(color, stderr=False))
 
 
+@app.command()
+def checklist(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to judge [default: .]"),
+    output_format: str = typer.Option("console", "--format", "-f", help="console, json or markdown."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scorecard to FILE instead of stdout."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
+    color: Color = typer.Option(Color.auto, "--color", help="Colour the console output."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when an item fails."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every finding and piece of evidence."),
+) -> None:
+    """Judge each MCP server against the security checklist: pass with evidence, fail with findings, or unknown."""
+    from mcplint import api
+    from mcplint.checklist import cards
+    from mcplint.inventory import build_inventory
+    from mcplint.report import checklist as checklist_report
+
+    if output_format not in ("console", "json", "markdown"):
+        raise _fail(f"--format: expected console, json or markdown, got {output_format!r}")
+    paths = list(paths or [Path(".")])
+    try:
+        config = api.resolve_config(paths, config_file=config_file, isolated=isolated)
+        result = api.run_scan(paths, config)
+        found = cards(result, build_inventory(paths, config).servers)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    if output_format == "json":
+        _write(checklist_report.render_json(found), output)
+    elif output_format == "markdown":
+        _write(checklist_report.render_markdown(found), output)
+    elif output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with output.open("w", encoding="utf-8", newline="\n") as handle:
+                checklist_report.print_cards(found, Console(file=handle, no_color=True, color_system=None, width=120),
+                                             verbose=verbose)
+        except OSError as exc:
+            raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        checklist_report.print_cards(found, _console(color, stderr=False), verbose=verbose)
+    if result.failing() and not exit_zero:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def main() -> None:
     try:
         app()

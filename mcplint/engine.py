@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from mcplint import suppress
+from mcplint.checklist import TRANSPORT
 from mcplint.config import Config, ConfigError
 from mcplint.deps import Project, is_manifest, read_project
 from mcplint.files import PYTHON_SUFFIXES, SourceFile, discover
@@ -246,6 +247,9 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
         ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
                           extra_sinks=extra_sinks if with_mcp else (), project=project)
         ctx.run(rule(ctx) for rule in active)
+        for server in model.servers if with_mcp else ():
+            for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
+                ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
         result.findings.extend(ctx.findings(source_lines(text)))
         result.evidence = ctx.evidence(text)
         result.facts = ctx.facts() if with_mcp else None

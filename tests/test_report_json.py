@@ -211,7 +211,7 @@ def test_checklist_scorecard(scanned) -> None:
     root, result = scanned
     checklist = render(result, root)["checklist"]
     assert [c["id"] for c in checklist] == [f"MCP-C{n:02d}" for n in range(1, 14)]
-    assert all(list(c) == ["id", "title", "status", "findings", "rules", "detail"] for c in checklist)
+    assert all(list(c) == ["id", "title", "status", "findings", "rules", "evidence", "detail"] for c in checklist)
     c04 = checklist[3]
     assert c04["status"] == "fail" and c04["findings"] >= 2 and "MCP301" in c04["rules"]
     assert {c["status"] for c in checklist} <= {"pass", "fail", "unknown"}

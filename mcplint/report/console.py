@@ -17,7 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from mcplint.checklist import FAIL, PASS, scorecard
+from mcplint.checklist import FAIL, PASS, UNKNOWN, scorecard
 from mcplint.engine import ScanResult
 from mcplint.finding import Finding, Severity, source_lines
 
@@ -112,24 +112,21 @@ def _indented(text: Text) -> Padding:
     return Padding(text, (0, 0, 0, 4))
 
 
-def _scorecard_table(result: ScanResult, verbose: bool) -> Table:
-    table = Table(title="MCP security checklist", title_justify="left", show_edge=False, pad_edge=False, box=None, expand=True)
+def _scorecard_table(rows: list, verbose: bool, title: str = "MCP security checklist") -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=None, expand=True)
     table.add_column("item", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("control", overflow="ellipsis", no_wrap=True, ratio=3)
-    table.add_column("detail", overflow="fold", ratio=2)
-    for row in scorecard(result):
-        if row.status == FAIL:
-            detail = row.detail
-        elif row.status == PASS:
-            detail = f"{len(row.rules)} rule{'s' if len(row.rules) != 1 else ''}, no findings"
-        else:
-            detail = row.detail if verbose else ("nothing to judge" if row.rules else "not checked yet")
+    table.add_column("detail", overflow="fold", ratio=3)
+    for row in rows:
+        detail = row.detail
+        if row.status == UNKNOWN and not verbose and not row.reason:
+            detail = "nothing shows it" if row.rules else "not checked yet"
         table.add_row(
             row.item.id,
             Text(row.status, style=STATUS_STYLE.get(row.status, "dim")),
             row.item.title,
-            Text(detail, style="" if row.status == FAIL else "dim"),
+            Text(safe(detail), style="" if row.status == FAIL else "dim"),
         )
     return table
 
@@ -172,6 +169,6 @@ def print_report(result: ScanResult, console: Console, *, root: Path, quiet: boo
         for finding in group:
             console.print(_finding(finding, lines, verbose))
             console.print()
-    console.print(_scorecard_table(result, verbose))
+    console.print(_scorecard_table(scorecard(result), verbose))
     console.print()
     console.print(summary_line(result))

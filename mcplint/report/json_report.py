@@ -101,12 +101,17 @@ def build(result: "ScanResult") -> dict[str, Any]:
                 "status": status.status,
                 "findings": len(status.findings),
                 "rules": list(status.rules),
+                "evidence": [evidence_data(e) for e in status.evidence],
                 "detail": status.detail,
             }
             for status in scorecard(result)
         ],
         "rules": [rule_data(meta) for meta in _rules(result)],
     }
+
+
+def evidence_data(evidence) -> dict:
+    return {"path": evidence.path, "line": evidence.line, "note": evidence.note, "rule": evidence.rule}
 
 
 def _rules(result: "ScanResult") -> list[RuleMeta]:
