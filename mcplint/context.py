@@ -45,6 +45,7 @@ class _Report:
     handler: Handler | None
     taint: Taint | None
     handler_level: bool
+    fix: object = None  # a mcplint.fix.NodeFix, resolved to text edits when placed
 
 
 class FileContext:
@@ -65,6 +66,7 @@ class FileContext:
         self.path = path
         self.project = project or Project()  # manifests, SDK versions, other files
         self._evidence: list[tuple[str, cst.CSTNode, str, str]] = []
+        self.gave_up: list["Rule"] = []  # rules that hit the recursion limit in this file
         self.module = module
         self.model = model
         self.imports = imports
@@ -189,10 +191,13 @@ class FileContext:
     def run(self, rules: Iterable["Rule"]) -> None:
         rules = list(rules)
         for rule in rules:
-            for server in self.model.servers:
-                rule.check_server(server)
-            for handler in self.model.handlers:
-                rule.check_handler(handler)
+            try:
+                for server in self.model.servers:
+                    rule.check_server(server)
+                for handler in self.model.handlers:
+                    rule.check_handler(handler)
+            except RecursionError:
+                self.gave_up.append(rule)
         enabled = {type(rule).code for rule in rules}
         configured = [(code, names) for code, names in self.extra_sinks if code in enabled]
         if configured:
@@ -210,7 +215,7 @@ class FileContext:
         real = [r for r in self._reports if not (_symbolic(r.handler) and r.taint is not None)]
         if not real:
             return []
-        return place(self.module, lines, self.path, [
+        placed = place(self.module, lines, self.path, [
             (r.rule.meta, r.node, r.statement, r.message, r.severity, r.confidence,
              r.handler.function if r.handler is not None and (r.handler_level or r.node is r.handler.function) else None,
              r.handler.label if r.handler is not None and not _symbolic(r.handler) else None,
@@ -218,6 +223,10 @@ class FileContext:
              if r.taint is not None else ())
             for r in real
         ])
+        for report, finding in zip(real, placed):
+            if report.fix is not None:
+                finding.fix = report.fix.resolve(self.module, lines)
+        return placed
 
     def facts(self) -> FileFacts:
         """Function summaries and handlers of this file, for the project phase."""
@@ -503,6 +512,18 @@ class _Dispatcher(cst.CSTVisitor):
         self.wants_traversal = bool(self.visits or self.leaves)
         self._handler_stack: list[Handler | None] = []
 
+    def _call(self, hook, node: cst.CSTNode) -> None:
+        """One rule's hook; a rule that recurses too deep on this file (a 500-part
+        string concatenation) stops here, the other rules go on, and the engine says
+        which rule missed part of the file."""
+        rule = hook.__self__
+        if rule in self.ctx.gave_up:
+            return
+        try:
+            hook(node)
+        except RecursionError:
+            self.ctx.gave_up.append(rule)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         ctx = self.ctx
         ctx._stack.append(node)
@@ -512,12 +533,12 @@ class _Dispatcher(cst.CSTVisitor):
             if handler is not None:
                 ctx.handler = handler
         for visit in self.visits.get(type(node).__name__, ()):
-            visit(node)
+            self._call(visit, node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         for leave in self.leaves.get(type(original_node).__name__, ()):
-            leave(original_node)
+            self._call(leave, original_node)
         if isinstance(original_node, cst.FunctionDef):
             self.ctx.handler = self._handler_stack.pop()
         self.ctx._stack.pop()

@@ -58,6 +58,7 @@ class ScanResult:
     seconds: float
     evidence: list[Evidence] = field(default_factory=list)
     project: Project = field(default_factory=Project)
+    baseline: object | None = None  # mcplint.baseline.Comparison: --baseline/--diff left known findings out
 
     @property
     def active(self) -> list[Finding]:
@@ -252,6 +253,9 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
                 ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
         result.findings.extend(ctx.findings(source_lines(text)))
         result.evidence = ctx.evidence(text)
+        for rule in ctx.gave_up:
+            result.findings.append(_diagnostic("MCP002", path, Span(1),
+                                               f"{rule.code} skipped part of this file: too deeply nested to analyse"))
         result.facts = ctx.facts() if with_mcp else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
@@ -361,23 +365,45 @@ def scan(
 
 
 def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = (), project: Project | None = None):
-    """The per-file phase, in worker processes when the tree is large enough.
+    """The per-file phase, in worker processes the scan can stop (see `mcplint.workers`).
 
-    Results are keyed by path and sorted afterwards, so the output does not depend on
-    the number of workers or the order they finish in.
+    A file that runs over MAX_FILE_SECONDS, or crashes its worker, becomes an MCP002
+    diagnostic and the scan goes on. Results are keyed by path and sorted afterwards,
+    so the output does not depend on the number of workers or the order they finish in.
     """
-    if jobs is None or jobs < 1:
-        jobs = os.cpu_count() or 1
-    if jobs > 1 and sum(len(item[1]) for item in work) >= PARALLEL_MIN_BYTES:
-        from concurrent.futures import ProcessPoolExecutor
+    from mcplint import workers
 
+    if jobs is None or jobs < 1:
+        jobs = workers.cpu_count()
+    large = sum(len(item[1]) for item in work) >= PARALLEL_MIN_BYTES
+    if workers.available() and MAX_FILE_SECONDS > 0 and work:
+        def analyse(item) -> FileResult:
+            path, data, deep, kind = item
+            return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
+                                      project=project)
+
+        def failed(item, why: str) -> FileResult:
+            return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)])
+
+        try:
+            yield from workers.run(work, analyse, failed, jobs=jobs if large else 1, budget=MAX_FILE_SECONDS)
+            return
+        except OSError:  # no process support here (sandboxes): analyse in this process
+            pass
+    elif jobs > 1 and large:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        done: set[str] = set()
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                                      initargs=(rules, index, extra_sinks, project)) as pool:
-                yield from pool.map(_worker_run, work, chunksize=8)
+                for result in pool.map(_worker_run, work, chunksize=8):
+                    done.add(result.path)
+                    yield result
             return
-        except (OSError, ImportError):  # no process support here (sandboxes): run in this one
-            pass
+        except (OSError, ImportError, BrokenProcessPool):  # no process support, or a worker died: finish here
+            work = [item for item in work if item[0] not in done]
     for item in work:
         yield _within_budget(item, rules, index, extra_sinks, project)
 

@@ -1,0 +1,138 @@
+"""Worker processes for the per-file phase that the parent can stop.
+
+A timer signal cannot interrupt libcst's native parser (it holds the interpreter
+until it returns, and some inputs make it superlinear), and a crash in native code
+would take the whole scan with it. So each file is analysed in a forked worker: the
+parent hands out one file at a time, kills a worker whose file runs over the budget
+and starts a new one, and turns a worker that died into a diagnostic for its file.
+The rest of the scan goes on either way.
+
+Workers are forked (cheap: the parent's imported modules and rules are shared);
+where fork is not available or safe (Windows, macOS) the caller analyses in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from typing import Callable, Iterator
+
+# What the caller does for one item, and the result for an item that overran or crashed.
+Analyse = Callable[[tuple], object]
+OnFailure = Callable[[tuple, str], object]
+
+
+def available() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _serve(conn, analyse: Analyse) -> None:
+    """A worker: analyse items until told to stop (None)."""
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if item is None:
+            return
+        try:
+            reply = ("ok", analyse(item))
+        except BaseException as exc:  # handed to the parent, which raises it as in-process analysis would
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an unpicklable exception or result
+            conn.send(("error", RuntimeError(f"worker could not return its result: {exc!r}")))
+
+
+class _Worker:
+    def __init__(self, context, analyse: Analyse) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, analyse), daemon=True)
+        self.process.start()
+        child.close()
+        self.item: tuple | None = None
+        self.started = 0.0
+
+    def give(self, item: tuple) -> None:
+        self.item, self.started = item, time.monotonic()
+        self.conn.send(item)
+
+    def stop(self, kill: bool = False) -> None:
+        try:
+            if kill:
+                self.process.kill()
+            else:
+                self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():  # pragma: no cover - a worker that ignores its stop
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float) -> Iterator:
+    """Results of `analyse(item)` for every item, in completion order.
+
+    An item still running after `budget` seconds (0: no budget) gets
+    `on_failure(item, "exceeded the N s budget for one file")`; an item whose worker
+    died gets `on_failure(item, "crashed the analysis (...)")`.
+    """
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    pending = deque(items)
+    idle: list[_Worker] = [_Worker(context, analyse) for _ in range(max(1, min(jobs, len(items))))]
+    busy: dict[object, _Worker] = {}
+    try:
+        while pending or busy:
+            while idle and pending:
+                worker = idle.pop()
+                worker.give(pending.popleft())
+                busy[worker.conn] = worker
+            timeout = None
+            if budget > 0:
+                deadline = min(w.started for w in busy.values()) + budget
+                timeout = max(0.0, deadline - time.monotonic())
+            for conn in wait(list(busy), timeout=timeout):
+                worker = busy.pop(conn)
+                try:
+                    status, value = conn.recv()
+                except (EOFError, OSError):
+                    code = worker.process.exitcode
+                    worker.stop(kill=True)
+                    how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+                    yield on_failure(worker.item, f"crashed the analysis ({how})")
+                    if pending:
+                        idle.append(_Worker(context, analyse))
+                    continue
+                if status == "error":
+                    raise value
+                idle.append(worker)
+                yield value
+            if budget > 0:
+                now = time.monotonic()
+                for conn, worker in list(busy.items()):
+                    if now - worker.started >= budget:
+                        del busy[conn]
+                        worker.stop(kill=True)
+                        yield on_failure(worker.item, f"exceeded the {budget:g} s budget for one file")
+                        if pending:
+                            idle.append(_Worker(context, analyse))
+    finally:
+        for worker in idle:
+            worker.stop()
+        for worker in busy.values():
+            worker.stop(kill=True)
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
