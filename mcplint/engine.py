@@ -473,8 +473,12 @@ def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIn
 def _read(source: SourceFile) -> bytes | FileResult:
     try:
         size = source.path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"file too large ({size} bytes)")])
-        return source.path.read_bytes()
+        if size <= MAX_FILE_BYTES:
+            with source.path.open("rb") as handle:  # never more than the budget, even if it grew since
+                data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) <= MAX_FILE_BYTES:
+                return data
+            size = max(size, len(data))
+        return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"file too large ({size} bytes)")])
     except OSError as exc:
         return FileResult(source.display, [_diagnostic("MCP002", source.display, Span(1), f"cannot read: {exc.strerror or exc}")])

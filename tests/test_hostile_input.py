@@ -717,3 +717,28 @@ def test_a_crash_in_native_code_costs_one_file_not_the_scan(tmp_path: Path, monk
     assert ("server.py", "MCP301") in codes
     [crash] = [f for f in result.active if f.path == "crash.py"]
     assert crash.code == "MCP002" and "crashed the analysis (signal 11)" in crash.message
+
+
+def test_a_file_that_grows_after_stat_is_read_only_up_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from mcplint.files import SourceFile
+
+    monkeypatch.setattr(engine, "MAX_FILE_BYTES", 1000)
+    reads: list[int] = []
+
+    class Growing:
+        def stat(self):
+            return SimpleNamespace(st_size=10)  # small when listed...
+
+        def open(self, mode):
+            stream = io.BytesIO(b"x" * 10_000_000)  # ...huge when read
+            real_read = stream.read
+            stream.read = lambda n=-1: reads.append(n) or real_read(n)
+            return stream
+
+    outcome = engine._read(SourceFile(Growing(), "grow.py"))
+    assert reads == [1001]
+    assert isinstance(outcome, engine.FileResult)
+    assert outcome.findings[0].code == "MCP002" and "too large" in outcome.findings[0].message
