@@ -38,5 +38,23 @@ def run_scan(
     config: Config,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    *,
+    baseline: Path | None = None,
+    diff: str | None = None,
+    cache_dir: Path | None = None,
 ) -> ScanResult:
-    return scan(paths or [Path(".")], config, progress=progress, jobs=jobs)
+    """Scan; with `baseline` (a baseline file) or `diff` (a git revision), leave out the
+    findings already known there (mcplint.baseline, mcplint.gitdiff)."""
+    if baseline is not None and diff is not None:
+        raise ConfigError("--baseline and --diff cannot be used together")
+    if baseline is not None:
+        from mcplint import baseline as baseline_file
+
+        known = baseline_file.load(baseline)  # a bad file fails before the scan, not after
+        result = scan(paths or [Path(".")], config, progress=progress, jobs=jobs, cache_dir=cache_dir)
+        return baseline_file.compare(result, known, kind="file", source=str(baseline))
+    if diff is not None:
+        from mcplint.gitdiff import scan_since
+
+        return scan_since(diff, paths or [Path(".")], config, progress=progress, jobs=jobs)
+    return scan(paths or [Path(".")], config, progress=progress, jobs=jobs, cache_dir=cache_dir)

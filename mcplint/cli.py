@@ -33,6 +33,8 @@ class Format(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    gitlab_sast = "gitlab-sast"
+    markdown = "markdown"
 
 
 class Color(str, Enum):
@@ -103,11 +105,18 @@ def scan(
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for large trees (0: one per core)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only, one line each."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also show suppressed findings."),
+    statistics: bool = typer.Option(False, "--statistics", help="Print how many findings each rule reported instead of the findings (console or json format)."),
+    baseline_file: Optional[Path] = typer.Option(None, "--baseline", help="Leave out the findings recorded in this baseline file (see `mcplint baseline write`)."),
+    diff_ref: Optional[str] = typer.Option(None, "--diff", metavar="REF", help="Report only findings introduced since this git revision (branch, tag or commit)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="MCPLINT_CACHE_DIR", help="Where the result cache lives [default: .mcplint_cache in the project root]."),
 ) -> None:
     """Scan Python MCP server code and report security findings."""
     from mcplint import api
     from mcplint.report import console as console_report
 
+    if statistics and output_format not in (Format.console, Format.json):
+        raise _fail(f"--statistics: works with --format console or json, not {output_format.value}")
     paths = list(paths or [Path(".")])
     try:
         config = api.resolve_config(
@@ -130,12 +139,21 @@ def scan(
             and not os.environ.get("CI")
             and not os.environ.get("PRE_COMMIT")
         )
-        result = _run_with_progress(api, paths, config, err if progress_wanted else None, jobs)
+        cache = None if no_cache else (cache_dir or config.root / ".mcplint_cache")
+        result = _run_with_progress(api, paths, config, err if progress_wanted else None, jobs,
+                                    baseline=baseline_file, diff=diff_ref, cache_dir=cache)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
     root = config.root
-    if machine:
+    if statistics:
+        from mcplint.report import statistics as statistics_report
+
+        machine_stats = output_format is Format.json
+        _write(statistics_report.render_json(result) if machine_stats else statistics_report.render_text(result), output)
+        if not quiet:
+            err.print(console_report.summary_line(result))
+    elif machine:
         from mcplint.report import FORMATS
 
         text = FORMATS[output_format.value](result, root=root)
@@ -153,13 +171,16 @@ def scan(
         else:
             out = _console(color, stderr=False)
             console_report.print_report(result, out, root=root, quiet=quiet, verbose=verbose)
+    if result.baseline is not None and not quiet:
+        for line in result.baseline.messages():  # stale baseline entries: worth knowing, never a failure
+            sys.stderr.write(f"mcplint: {line}\n")
     if result.failing() and not exit_zero:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _run_with_progress(api, paths, config, console: Optional[Console], jobs: int):
+def _run_with_progress(api, paths, config, console: Optional[Console], jobs: int, **known):
     if console is None:
-        return api.run_scan(paths, config, jobs=jobs)
+        return api.run_scan(paths, config, jobs=jobs, **known)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
@@ -168,7 +189,7 @@ def _run_with_progress(api, paths, config, console: Optional[Console], jobs: int
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return api.run_scan(paths, config, progress=advance, jobs=jobs)
+        return api.run_scan(paths, config, progress=advance, jobs=jobs, **known)
 
 
 def _write(text: str, output: Optional[Path]) -> None:
@@ -207,7 +228,9 @@ def list_rules(
     if output_format != "table":
         raise _fail(f"--format: expected table or json, got {output_format!r}")
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("code", "name", "severity", "confidence", "checklist"):
+    table.add_column("code", no_wrap=True, min_width=6)  # never cut: it is what users type
+    table.add_column("name", overflow="fold", min_width=14)
+    for column in ("severity", "confidence", "checklist"):
         table.add_column(column, no_wrap=True)
     table.add_column("summary", overflow="fold", min_width=20)
     for r in rules:
@@ -311,6 +334,102 @@ def checklist(
     else:
         checklist_report.print_cards(found, _console(color, stderr=False), verbose=verbose)
     if result.failing() and not exit_zero:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+baseline_app = typer.Typer(
+    help="Record the findings you have today, so scans with --baseline report only new ones.",
+    no_args_is_help=True,
+)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("write")
+def baseline_write(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to scan [default: .]"),
+    output: Path = typer.Option(Path(".mcplint-baseline.json"), "--output", "-o", help="The baseline file to write."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Rules to run: codes, prefixes (MCP3) or names; comma-separated."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rules to skip: codes, prefixes or names."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to skip, replacing the defaults."),
+    extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Globs to skip, added to the defaults."),
+    min_confidence: Optional[str] = typer.Option(None, "--min-confidence", help="Leave out findings below this confidence."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file (pyproject.toml or mcplint.toml)."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for large trees (0: one per core)."),
+) -> None:
+    """Scan and record every active finding (by fingerprint and count, not line) in a baseline file."""
+    from mcplint import api
+    from mcplint import baseline
+
+    paths = list(paths or [Path(".")])
+    try:
+        config = api.resolve_config(
+            paths,
+            config_file=config_file,
+            isolated=isolated,
+            select=_split(select),
+            ignore=_split(ignore),
+            exclude=_split(exclude),
+            extend_exclude=_split(extend_exclude),
+            min_confidence=_enum(Confidence, min_confidence, "--min-confidence"),
+        )
+        written = baseline.write(api.run_scan(paths, config, jobs=jobs), output)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    total = sum(entry.count for entry in written)
+    sys.stderr.write(f"mcplint: wrote {total} finding{'s' if total != 1 else ''} to {output}\n")
+
+
+@app.command("fix")
+def fix_command(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to fix [default: .]"),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes instead of writing them."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that may change behaviour."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Rules whose findings to fix: codes, prefixes or names."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rules to skip: codes, prefixes or names."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to skip, replacing the defaults."),
+    extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Globs to skip, added to the defaults."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity of a remaining finding that makes the exit code 1 [default: low]."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file (pyproject.toml or mcplint.toml)."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
+    force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply excludes to files named on the command line too."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but the diff (with --diff)."),
+) -> None:
+    """Apply the safe fixes of findings in place (scan again until none is left); --diff previews them."""
+    from mcplint import api
+    from mcplint import fix as fixing
+
+    paths = list(paths or [Path(".")])
+    try:
+        config = api.resolve_config(
+            paths, config_file=config_file, isolated=isolated, select=_split(select), ignore=_split(ignore),
+            exclude=_split(exclude), extend_exclude=_split(extend_exclude),
+            fail_on=_enum(Severity, fail_on, "--fail-on"), force_exclude=force_exclude or None,
+        )
+        outcome = fixing.run(paths, config, write=not diff, unsafe=unsafe_fixes)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    if diff:
+        sys.stdout.write(outcome.diff())
+        sys.stdout.flush()
+    if not quiet:
+        for finding in sorted(outcome.fixed, key=lambda f: f.sort_key()):
+            sys.stderr.write(f"{finding.path}:{finding.span.line}:{finding.span.column}: {finding.code} "
+                             f"{finding.fix.description if finding.fix else ''}\n")
+        verb = "Would fix" if diff else "Fixed"
+        n, files = len(outcome.fixed), len(outcome.after)
+        left = len(outcome.remaining)
+        line = (f"{verb} {n} finding{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}; "
+                f"{left} finding{'s' if left != 1 else ''} {'would remain' if diff else 'remain'}")
+        if outcome.unsafe_available:
+            line += f" ({outcome.unsafe_available} more fixable with --unsafe-fixes)"
+        sys.stderr.write(line + ".\n")
+    for error in outcome.errors:
+        sys.stderr.write(f"mcplint: error: {error}\n")
+    if outcome.errors:
+        raise typer.Exit(EXIT_ERROR)
+    if outcome.failing and not exit_zero:
         raise typer.Exit(EXIT_FINDINGS)
 
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from mcplint.finding import RuleMeta
-from mcplint.registry import all_meta
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -28,6 +27,8 @@ def rule_markdown(meta: RuleMeta, level: int = 2) -> str:
 
 
 def render() -> str:
+    from mcplint.registry import all_meta
+
     metas = all_meta()
     lines = [
         "# mcplint rules",

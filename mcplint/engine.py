@@ -16,20 +16,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from mcplint import suppress
 from mcplint.checklist import TRANSPORT
 from mcplint.config import Config, ConfigError
 from mcplint.deps import Project, is_manifest, read_project
-from mcplint.files import PYTHON_SUFFIXES, SourceFile, discover
+from mcplint.files import PYTHON_SUFFIXES, SourceFile, discover, matches
 from mcplint.finding import Evidence, Finding, Span, assign_fingerprints, source_lines
 from mcplint.mcp import sdk
 from mcplint.mcp.project import ModuleIndex, project_imports
-from mcplint.mcp.summary import FileFacts, follow
-from mcplint.context import place_pending
-from mcplint.registry import all_rules, find_rule, rule_by_code
-from mcplint.rule import Rule
+
+if TYPE_CHECKING:
+    from mcplint.mcp.summary import FileFacts
+    from mcplint.rule import Rule
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
@@ -79,6 +79,8 @@ def _matches(selector: str, rule) -> bool:
 
 
 def select_rules(config: Config) -> list[type[Rule]]:
+    from mcplint.registry import all_rules
+
     rules = all_rules()
     for code, _ in config.extend_sinks:
         rule = next((r for r in rules if r.code == code), None)
@@ -92,6 +94,8 @@ def select_rules(config: Config) -> list[type[Rule]]:
 
 
 def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
+    from mcplint.registry import rule_by_code
+
     rule = rule_by_code()[code]
     return Finding(
         rule=rule.meta,
@@ -108,6 +112,10 @@ def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
 def analyse_source(path: str, data: bytes, rules: list[type[Rule]], project: Project | None = None) -> FileResult:
     """Every finding for one file on its own (calls followed within it), suppressions applied.
     A file whose name a text rule wants (`Dockerfile`, `.env`) is read as text."""
+    from mcplint.context import place_pending
+    from mcplint.mcp.summary import follow
+    from mcplint.registry import rule_by_code
+
     index = ModuleIndex([path])
     kind = "python" if path.endswith(PYTHON_SUFFIXES) or not any(r.scope == "text" and r.wants_file(path) for r in rules) \
         else "text"
@@ -263,6 +271,8 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
 
 def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules) -> list[Finding]:
     """Mark suppressed findings of one file; return findings about the suppressions themselves."""
+    from mcplint.registry import find_rule
+
     enabled = {r.code for r in rules}
     extra: list[Finding] = []
     for item in suppressions:
@@ -303,37 +313,79 @@ def scan(
     config: Config,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    cache_dir: Path | None = None,
 ) -> ScanResult:
-    """Scan `paths`. `jobs`: worker processes for the per-file phase (None: one per core)."""
+    """Scan `paths`. `jobs`: worker processes for the per-file phase (None: one per core).
+    `cache_dir`: reuse and update the result cache there (`mcplint.cache`)."""
     started = time.perf_counter()
-    rules = select_rules(config)
-    skipped: list = []
-    text_rules = [r for r in rules if r.scope == "text"]
+    from mcplint.cache import Cache, Entry, RuleRef, digest
+
+    cache = Cache.open(cache_dir, config, paths) if cache_dir is not None else None
+    warm = cache is not None and cache.entry.final is not None
+    rules = None if warm else select_rules(config)
+    patterns = cache.entry.patterns if warm else tuple(r.files for r in rules if r.scope == "text")
 
     def wanted(display: str) -> bool:  # non-Python files: manifests, and what text rules read
-        return is_manifest(display) or any(r.wants_file(display) for r in text_rules)
+        return is_manifest(display) or any(matches(p, display) for p in patterns)
 
+    skipped: list = []
     files = discover(paths, config, skipped, wanted)
     contents: dict[str, bytes] = {}
     kinds = {source.display: source.kind for source in files}
-    results: dict[str, FileResult] = {
-        item.display: FileResult(item.display, [_diagnostic("MCP002", item.display, Span(1), item.reason)])
-        for item in skipped
-    }
+    unread: dict[str, str] = {item.display: item.reason for item in skipped}
     for source in files:
         data = _read(source)
-        if isinstance(data, FileResult):
-            results[source.display] = data
-        else:
+        if isinstance(data, bytes):
             contents[source.display] = data
+        else:
+            unread[source.display] = data.findings[0].message if data.findings else "unreadable"
+    manifest = {path: digest(data) for path, data in contents.items()}
+    manifest.update({path: "!" + why for path, why in unread.items()})
+    if warm and manifest == cache.entry.manifest:  # nothing changed: the last result, no parsing
+        return ScanResult(config=config, seconds=time.perf_counter() - started, **cache.entry.final)
+
+    rules = rules if rules is not None else select_rules(config)
+    text_rules = [r for r in rules if r.scope == "text"]
+    results: dict[str, FileResult] = {}
+    for source in files:
+        if source.display not in contents:
+            results[source.display] = _read(source) if source.display not in unread else FileResult(
+                source.display, [_diagnostic("MCP002", source.display, Span(1), unread[source.display])])
+    for item in skipped:
+        results[item.display] = FileResult(item.display, [_diagnostic("MCP002", item.display, Span(1), item.reason)])
     project = read_project(list(kinds), {p: d for p, d in contents.items() if kinds[p] == "text"})
     index = ModuleIndex([p for p in contents if kinds[p] == "python"])
     deep = _deep_set(contents, kinds, index) if any(r.scope == "mcp" for r in rules) else set()
     work = [(path, data, path in deep, kinds[path]) for path, data in contents.items()]
+    # per-file results hold what an import resolves to and the SDK versions: valid in one context
+    context = digest("\n".join([*sorted(index.paths), *(f"{p}={manifest[p]}" for p in sorted(contents)
+                                                          if kinds[p] == "text")]).encode("utf-8", "surrogatepass"))
+    entry = Entry(patterns=tuple(r.files for r in text_rules), context=context, manifest=manifest)
+    if cache is not None:
+        import pickle
+
+        fresh = []
+        for item in work:
+            cached = cache.reusable(item[0], manifest[item[0]], item[2], item[3], context)
+            if cached is not None:
+                results[item[0]] = pickle.loads(cached)
+                entry.files[item[0]] = (manifest[item[0]], item[2], item[3], cached)
+            else:
+                fresh.append(item)
+        work = fresh
     for number, result in enumerate(_per_file(work, rules, index, jobs, config.extend_sinks, project), 1 + len(results)):
         results[result.path] = result
+        if cache is not None and result.path in contents:  # before the project phase adds to it
+            import pickle
+
+            entry.files[result.path] = (manifest[result.path], result.path in deep, kinds[result.path],
+                                        pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         if progress is not None:
             progress(number, len(files))
+    from mcplint.context import place_pending
+    from mcplint.mcp.summary import follow
+    from mcplint.registry import rule_by_code
+
     # the project phase: follow untrusted input from handlers into other functions and files
     facts = {path: r.facts for path, r in results.items() if r.facts is not None}
     pending = follow(facts, index, rule_by_code())
@@ -349,19 +401,20 @@ def scan(
         )
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)
-    return ScanResult(
+    final = dict(
         findings=findings,
         # manifests read only for the project facts are not counted as scanned
         files=sum(f.kind == "python" or any(r.wants_file(f.display) for r in text_rules) for f in files) + len(skipped),
         parsed=sum(r.parsed for r in results.values()),
         servers=sum(r.servers for r in results.values()),
         handlers=sum(r.handlers for r in results.values()),
-        rules=rules,
-        config=config,
-        seconds=time.perf_counter() - started,
         evidence=sorted((e for r in results.values() for e in r.evidence), key=lambda e: (e.item, e.path, e.line)),
         project=project,
     )
+    if cache is not None:
+        entry.final = {**final, "rules": [RuleRef(r.code, r.scope, r.checklist, r.meta) for r in rules]}
+        cache.save(entry)
+    return ScanResult(rules=rules, config=config, seconds=time.perf_counter() - started, **final)
 
 
 def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = (), project: Project | None = None):

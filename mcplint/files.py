@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, replace
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +44,13 @@ class SourceFile:
     path: Path  # what to open
     display: str  # relative to the scan root, forward slashes
     kind: str = "python"  # or "text": a file for the text rules and project facts
+
+
+def matches(patterns: tuple[str, ...], path: str) -> bool:
+    """Does `path` (display path) match one of a text rule's `files` patterns? A pattern
+    is matched against the file's name, or its last path parts when it has a slash."""
+    parts = path.split("/")
+    return any(fnmatch("/".join(parts[-(pattern.count("/") + 1):]), pattern) for pattern in patterns)
 
 
 def _kind(display: str, wanted: Wanted, named: bool = False) -> str | None:

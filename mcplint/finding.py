@@ -11,6 +11,10 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcplint.fix import Fix
 
 
 class _Ordered(enum.Enum):
@@ -138,6 +142,7 @@ class Finding:
     justification: str | None = None
     fingerprint: str = ""
     extra: dict = field(default_factory=dict)
+    fix: Fix | None = None  # text edits that repair it (`mcplint fix`, SARIF `fixes`)
 
     @property
     def code(self) -> str:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import inspect
 import re
-from fnmatch import fnmatch
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from mcplint.files import matches
 from mcplint.finding import Confidence, RuleMeta, Severity, Span
 
 if TYPE_CHECKING:
     from mcplint.context import FileContext
+    from mcplint.fix import NodeFix
     from mcplint.prefilter import AnyOf, Prefilter
     from mcplint.mcp.model import Handler, Server
     from mcplint.mcp.taint import Taint
@@ -160,12 +161,7 @@ class Rule:
     @classmethod
     def wants_file(cls, path: str) -> bool:
         """Text rules: does `path` (display path, forward slashes) match `files`?"""
-        parts = path.split("/")
-        for pattern in cls.files:
-            depth = pattern.count("/") + 1
-            if fnmatch("/".join(parts[-depth:]), pattern):
-                return True
-        return False
+        return matches(cls.files, path)
 
     def report_at(
         self,
@@ -202,9 +198,11 @@ class Rule:
         in_handler: "Handler | None" = None,
         taint: "Taint | None" = None,
         handler_level: bool = False,
+        fix: "NodeFix | None" = None,
         **message_args: object,
     ) -> None:
-        """Report `node`. The message template may use `{handler}` (the handler's label)."""
+        """Report `node`. The message template may use `{handler}` (the handler's label).
+        `fix`: how to repair it (`mcplint.fix`), applied by `mcplint fix`."""
         handler = in_handler if in_handler is not None else self.ctx.handler
         message_args.setdefault("handler", handler.label if handler is not None else "code")
         self.ctx.report(
@@ -217,4 +215,5 @@ class Rule:
             handler=handler,
             taint=taint,
             handler_level=handler_level,
+            fix=fix,
         )

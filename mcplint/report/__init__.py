@@ -8,7 +8,13 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-_MODULES = {"json": "json_report", "sarif": "sarif", "github": "github"}
+_MODULES = {
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "gitlab-sast": "gitlab",
+    "markdown": "markdown",
+}
 
 
 class _Formats(dict):

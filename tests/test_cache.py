@@ -1,0 +1,140 @@
+"""The result cache: same output warm or cold, invalidated by what a finding depends on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mcplint.cli import app
+from mcplint.config import Config
+from mcplint.engine import scan
+
+SERVER = textwrap.dedent("""\
+    from mcp.server.fastmcp import FastMCP
+
+    from helpers import run
+
+    mcp = FastMCP("ops")
+
+
+    @mcp.tool()
+    def restart(service: str) -> str:
+        return run(service)
+""")
+UNSAFE_HELPER = "import os\n\n\ndef run(name):\n    return os.popen('systemctl restart ' + name).read()\n"
+SUPPRESSED_HELPER = UNSAFE_HELPER.replace(".read()", ".read()  # mcplint: ignore[MCP301] -- names checked upstream")
+SAFE_HELPER = "import subprocess\n\n\ndef run(name):\n    return subprocess.run(['systemctl', 'restart', name]).stdout\n"
+
+
+def _project(root: Path, helper: str = UNSAFE_HELPER) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "server.py").write_text(SERVER)
+    (root / "helpers.py").write_text(helper)
+    return root
+
+
+def _json(root: Path, *flags: str) -> dict:
+    out = CliRunner().invoke(app, ["scan", str(root), "--format", "json", "--isolated", *flags])
+    assert out.exit_code in (0, 1), out.output
+    doc = json.loads(out.stdout)
+    doc["summary"].pop("seconds")
+    return doc
+
+
+def _codes(doc: dict) -> set[tuple[str, str, bool]]:
+    return {(f["path"].rsplit("/", 1)[-1], f["code"], f["suppressed"]) for f in doc["findings"]}
+
+
+def test_warm_run_gives_the_same_report_and_the_cache_folder_is_tagged(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    cold = _json(root, "--cache-dir", str(cache))
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert len(list(cache.glob("scan-*.pickle"))) == 1
+    warm = _json(root, "--cache-dir", str(cache))
+    assert warm == cold
+    sarif = ["scan", str(root), "--format", "sarif", "--isolated", "--cache-dir", str(cache)]
+    first, second = (CliRunner().invoke(app, sarif).stdout for _ in range(2))
+    assert first == second
+
+
+def test_a_changed_helper_changes_the_unchanged_tool_file(tmp_path: Path) -> None:
+    """Cross-file taint: the tool's file did not change, the helper it calls did."""
+    root = _project(tmp_path)
+    cache = tmp_path / ".cache"
+    assert ("helpers.py", "MCP301", False) in _codes(_json(root, "--cache-dir", str(cache)))
+    (root / "helpers.py").write_text(SAFE_HELPER)
+    after = _codes(_json(root, "--cache-dir", str(cache)))
+    assert not any(code == "MCP301" for _, code, _ in after)
+    assert after == _codes(_json(root, "--no-cache"))
+
+
+def test_a_suppression_in_an_unchanged_file_is_judged_afresh(tmp_path: Path) -> None:
+    """The helper (unchanged, from the cache) suppresses a finding that a tool in another
+    file causes; when the tool stops calling it, the suppression is reported unused."""
+    root = _project(tmp_path, SUPPRESSED_HELPER)
+    cache = tmp_path / ".cache"
+    assert ("helpers.py", "MCP301", True) in _codes(_json(root, "--cache-dir", str(cache)))
+    (root / "server.py").write_text(SERVER.replace("return run(service)", "return service"))
+    after = _codes(_json(root, "--cache-dir", str(cache)))
+    assert ("helpers.py", "MCP003", False) in after and not any(code == "MCP301" for _, code, _ in after)
+    assert after == _codes(_json(root, "--no-cache"))
+
+
+def test_cache_is_per_setting_and_never_changes_results(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    cache = tmp_path / "c"
+    everything = _json(root, "--cache-dir", str(cache))
+    only_secrets = _json(root, "--cache-dir", str(cache), "--select", "MCP5")
+    assert not any(f["code"] == "MCP301" for f in only_secrets["findings"])
+    assert _json(root, "--cache-dir", str(cache)) == everything
+    assert len(list(cache.glob("scan-*.pickle"))) == 2
+
+
+def test_corrupt_or_unwritable_cache_is_ignored(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    cache = tmp_path / "c"
+    expected = _json(root, "--no-cache")
+    _json(root, "--cache-dir", str(cache))
+    for stored in cache.glob("scan-*.pickle"):
+        stored.write_bytes(b"not a pickle")
+    assert _json(root, "--cache-dir", str(cache)) == expected
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    assert _json(root, "--cache-dir", str(blocked / "cache")) == expected
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _json(root, "--no-cache")
+    assert not (root / ".mcplint_cache").exists()
+
+
+def test_engine_scan_without_cache_dir_keeps_no_state(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    scan([root], Config(root=root))
+    assert not any(p.name == ".mcplint_cache" for p in tmp_path.rglob("*"))
+
+
+def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    cache = tmp_path / "c"
+    probe = textwrap.dedent(f"""\
+        import sys
+        from mcplint.cli import app
+        try:
+            app(["scan", {str(root)!r}, "--format", "json", "--isolated", "--cache-dir", {str(cache)!r}])
+        except SystemExit:
+            pass
+        sys.stderr.write("LIBCST=%s\\n" % ("libcst" in sys.modules))
+    """)
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True) for _ in range(2)]
+    assert "LIBCST=True" in runs[0].stderr  # cold: parsed
+    assert "LIBCST=False" in runs[1].stderr, runs[1].stderr  # warm: nothing changed, nothing parsed
+    assert json.loads(runs[0].stdout)["findings"] == json.loads(runs[1].stdout)["findings"]
