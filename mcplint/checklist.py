@@ -153,7 +153,9 @@ def transports_of(evidence: Iterable["Evidence"]) -> Transports:
 
 def scorecard(result: "ScanResult") -> list[ItemStatus]:
     """The scorecard of a whole scan (the end of `mcplint scan`'s report)."""
-    return judge(result.rules, result.active, result.evidence, handlers=result.handlers,
+    # findings a baseline (or --diff) left out still fail their item: known is not fixed
+    known = result.baseline.known if result.baseline is not None else []
+    return judge(result.rules, result.active + known, result.evidence, handlers=result.handlers,
                  transports=transports_of(result.evidence))
 
 

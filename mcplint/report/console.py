@@ -143,6 +143,9 @@ def summary_line(result: ScanResult) -> Text:
         text.append("No findings", style="bold green")
     if result.suppressed:
         text.append(f", {len(result.suppressed)} suppressed")
+    if result.baseline is not None and result.baseline.matched:
+        known = result.baseline
+        text.append(f", {known.matched} {'in the baseline' if known.kind == 'file' else 'already at ' + known.source}")
     text.append(
         f". Scanned {result.files} file{'s' if result.files != 1 else ''} "
         f"({result.parsed} analysed, {result.servers} server{'s' if result.servers != 1 else ''}, "

@@ -81,18 +81,21 @@ def build(result: "ScanResult") -> dict[str, Any]:
     """The document as plain data (what `render` serializes)."""
     active = result.active
     by_severity = {s.value: sum(1 for f in active if f.severity is s) for s in SEVERITIES}
+    summary = {
+        "files": result.files,
+        "parsed": result.parsed,
+        "servers": result.servers,
+        "handlers": result.handlers,
+        "findings": {"total": len(active), **by_severity},
+        "suppressed": len(result.suppressed),
+        "seconds": round(result.seconds, 2),
+    }
+    if result.baseline is not None:  # --baseline / --diff: known findings were left out
+        summary["baseline"] = result.baseline.summary()
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mcplint", "version": mcplint.__version__},
-        "summary": {
-            "files": result.files,
-            "parsed": result.parsed,
-            "servers": result.servers,
-            "handlers": result.handlers,
-            "findings": {"total": len(active), **by_severity},
-            "suppressed": len(result.suppressed),
-            "seconds": round(result.seconds, 2),
-        },
+        "summary": summary,
         "findings": [finding_data(f) for f in sorted(result.findings, key=Finding.sort_key)],
         "checklist": [
             {

@@ -21,8 +21,11 @@ from urllib.parse import quote
 
 import attr
 from sarif_om import (
+    ArtifactChange,
+    ArtifactContent,
     ArtifactLocation,
     CodeFlow,
+    Fix,
     Invocation,
     Location,
     Message,
@@ -31,6 +34,7 @@ from sarif_om import (
     PhysicalLocation,
     PropertyBag,
     Region,
+    Replacement,
     ReportingConfiguration,
     ReportingDescriptor,
     ReportingDescriptorReference,
@@ -159,6 +163,26 @@ def physical_location(path: str, span: Span, root: Path) -> PhysicalLocation:
     return PhysicalLocation(artifact_location=artifact_location(path, root), region=region(span))
 
 
+def _fixes(finding: Finding, root: Path) -> list[Fix] | None:
+    """The finding's fix as SARIF `fixes`: one change per file, each edit a replacement
+    of an explicit region (an insertion is an empty region: end == start)."""
+    fix = finding.fix
+    if fix is None:
+        return None
+    by_path: dict[str, list[Replacement]] = {}
+    for edit in fix.edits:
+        span = edit.span
+        deleted = Region(start_line=span.line, start_column=span.column, end_line=span.end_line,
+                         end_column=span.end_column)
+        by_path.setdefault(edit.path or finding.path, []).append(
+            Replacement(deleted_region=deleted, inserted_content=ArtifactContent(text=edit.text) if edit.text else None))
+    changes = [ArtifactChange(artifact_location=artifact_location(path, root), replacements=replacements)
+               for path, replacements in by_path.items()]
+    properties = PropertyBag()
+    properties.safe = fix.safe
+    return [Fix(description=Message(text=fix.description), artifact_changes=changes, properties=properties)]
+
+
 def _tags(meta: RuleMeta) -> list[str]:
     if meta.checklist is None:
         return ["maintainability"]
@@ -238,6 +262,7 @@ def _result(finding: Finding, index: int, root: Path) -> Result:
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint} if finding.fingerprint else None,
         related_locations=related or None,
         code_flows=[CodeFlow(thread_flows=[ThreadFlow(locations=flow)])] if flow else None,
+        fixes=_fixes(finding, root),
         properties=properties,
     )
 
@@ -279,6 +304,10 @@ def build(result: "ScanResult", *, root: Path) -> SarifLog:
         results=[_result(f, index[f.code], root) for f in problems],
         column_kind="unicodeCodePoints",
     )
+    if result.baseline is not None:  # --baseline/--diff: known findings are left out, what remains is new
+        for item in run.results:
+            item.baseline_state = "new"
+        run.properties = {"mcplint/baseline": result.baseline.summary()}
     return SarifLog(runs=[run], version="2.1.0", schema_uri=SCHEMA_URI)
 
 
