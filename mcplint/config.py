@@ -18,7 +18,7 @@ CONFIG_FILES = ("mcplint.toml", ".mcplint.toml", "pyproject.toml")
 
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".bzr",
-    ".venv", "venv", ".env", "env", ".tox", ".nox", "__pypackages__", "site-packages",
+    ".venv", "venv", ".env/", "env/", ".tox", ".nox", "__pypackages__", "site-packages",
     "node_modules", "build", "dist", "*.egg-info",
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".mcplint_cache",
     ".hypothesis", ".eggs",
@@ -47,21 +47,26 @@ class Config:
     def excludes(self) -> tuple[str, ...]:
         return self.exclude + self.extend_exclude
 
-    def is_excluded(self, relative: str, inner: str | None = None) -> bool:
+    def is_excluded(self, relative: str, inner: str | None = None, folder: bool = False) -> bool:
         """Does an exclude glob match?
 
-        A glob with a `/` matches the whole root-relative path; one without matches any
-        single component of `inner` (the part of the path below an explicitly given
+        A glob with a `/` inside matches the whole root-relative path; one without matches
+        any single component of `inner` (the part of the path below an explicitly given
         folder, so `mcplint scan fixtures/` scans fixtures even though it is excluded).
+        A trailing `/` (as in `.gitignore`) matches folders only: `.env/` skips a
+        virtualenv named `.env` but not a `.env` file. `folder`: `relative` is a folder.
         """
         inner = relative if inner is None else inner
         parts = [p for p in inner.split("/") if p]
+        folders = parts if folder else parts[:-1]
         for pattern in self.excludes:
+            only_folders = pattern.endswith("/")
             pattern = pattern.rstrip("/")
             if "/" in pattern:
-                if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
+                if fnmatch.fnmatchcase(relative, pattern + "/*") or (
+                        fnmatch.fnmatchcase(relative, pattern) and (folder or not only_folders)):
                     return True
-            elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            elif any(fnmatch.fnmatchcase(part, pattern) for part in (folders if only_folders else parts)):
                 return True
         return False
 

@@ -152,11 +152,14 @@ def analyse_file_bytes(
             return result  # a manifest read only for the project facts
         if b"\x00" in data:
             if "MCP002" in enabled:
-                result.findings.append(_diagnostic("MCP002", path, Span(1), "binary file (contains NUL bytes)"))
+                utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+                detail = "UTF-16 encoded (mcplint reads UTF-8 text)" if utf16 else "binary file (contains NUL bytes)"
+                result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
             return result
         from mcplint.text import analyse_text
 
-        result.findings, result.evidence, text = analyse_text(path, data, text_rules, project)
+        findings, result.evidence, text = analyse_text(path, data, text_rules, project)
+        result.findings = [f for f in findings if f.code != "MCP002" or "MCP002" in enabled]
         result.parsed = True
         result.suppressions = suppress.parse(text, python=False)
         return result

@@ -199,7 +199,7 @@ def discover(
             else:
                 skip(_not_regular(given, root, mode))
             continue
-        if config.force_exclude and config.is_excluded(_display(given, root)):
+        if config.force_exclude and config.is_excluded(_display(given, root), folder=True):
             continue
         _walk(given, root, config, found, skip, wanted)
     if skipped is not None:
@@ -237,7 +237,7 @@ def _walk(given: Path, root: Path, config: Config, found: dict[str, SourceFile],
             except OSError:  # pragma: no cover - raced with a removal
                 continue
             if is_dir:
-                if config.is_excluded(display, inner):
+                if config.is_excluded(display, inner, folder=True):
                     continue
                 if (child / "pyvenv.cfg").is_file():  # a virtualenv under any name
                     continue

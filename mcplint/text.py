@@ -4,6 +4,10 @@ through the same suppression, config and reporters as Python findings.
 
 A suppression comment (`# mcplint: ignore[CODE] -- reason`) works in every format
 with `#` comments; JSON has none, so there `per-file-ignores` in the config is the way.
+Where a trailing comment would change the meaning (a Dockerfile instruction, a `.env`
+value), the comment goes on its own line right above the flagged line; it covers a
+whole multi-line unit (an instruction with its continuation lines) the reader
+registered in `TextDocument.statements`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,22 @@ class TextDocument:
     path: str
     text: str
     lines: list[str] = field(init=False)
+    # What several rules derive from the same text (a parsed Dockerfile), computed once.
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Multi-line units, (first line, last line): a suppression anywhere in one covers it.
+    statements: list[tuple[int, int]] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def suppress_lines(self, span: Span) -> frozenset[int]:
+        """The lines whose suppression comments cover a finding at `span`: its lines,
+        the unit they belong to, and the comment lines right above."""
+        first, last = span.line, span.end_line
+        for start, end in self.statements:
+            if start <= last and first <= end:
+                first, last = min(first, start), max(last, end)
+        above = first - 1
+        while above >= 1 and self.lines[above - 1].lstrip().startswith("#"):
+            above -= 1
+        return frozenset(range(above + 1, last + 1))
 
     def __post_init__(self) -> None:
         self.lines = source_lines(self.text)
@@ -40,6 +60,10 @@ class TextDocument:
         """(1-based line, 1-based column) of a character offset into `text`."""
         line = bisect.bisect_right(self._starts, offset) - 1
         return line + 1, offset - self._starts[line] + 1
+
+    def line_offset(self, line: int) -> int:
+        """The character offset where a line (1-based) starts."""
+        return self._starts[min(max(line, 1), len(self._starts)) - 1]
 
     def span(self, start: int, end: int) -> Span:
         """The Span of `text[start:end]`."""
@@ -55,11 +79,119 @@ class TextDocument:
 
     @cached_property
     def json(self):
-        """The parsed JSON document, or None when it is not valid JSON."""
+        """The parsed JSON document, or None when it is not valid JSON. Comments and
+        trailing commas are accepted (VS Code and Cursor read their configs as JSONC)."""
         try:
             return json.loads(self.text)
-        except ValueError:
-            return None
+        except (ValueError, RecursionError):
+            return self._located_json[0]
+
+    @cached_property
+    def _located_json(self) -> tuple[object, list["JsonString"]]:
+        return read_jsonc(self.text)
+
+    def json_strings(self) -> list["JsonString"]:
+        """Every string value of the JSON document with where it is: JSON parsers give
+        no positions, and a rule must report the line of a value."""
+        return self._located_json[1]
+
+
+@dataclass(frozen=True)
+class JsonString:
+    """A string value in a JSON document: its key path, the value, and the character
+    offsets of its contents in the text (between the quotes)."""
+
+    path: tuple  # keys and list indices from the root, e.g. ("mcpServers", "github", "env", "TOKEN")
+    value: str
+    start: int
+    end: int
+
+    @property
+    def key(self) -> str | None:
+        """The key the value sits under (None inside a list)."""
+        return self.path[-1] if self.path and isinstance(self.path[-1], str) else None
+
+
+_JSON_GAP = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_JSON_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
+_JSON_MAX_DEPTH = 200
+
+
+def read_jsonc(text: str) -> tuple[object, list[JsonString]]:
+    """Parse JSON with comments and trailing commas; (value, located strings), or
+    (None, []) when the text is not such a document."""
+    strings: list[JsonString] = []
+    position = 0
+
+    def gap() -> None:
+        nonlocal position
+        position = _JSON_GAP.match(text, position).end()
+
+    def string(path: tuple, keep: bool) -> str:
+        nonlocal position
+        start = position + 1
+        value, position = json.decoder.scanstring(text, start)
+        if keep:
+            strings.append(JsonString(path, value, start, position - 1))
+        return value
+
+    def value(path: tuple):
+        nonlocal position
+        if len(path) > _JSON_MAX_DEPTH:
+            raise ValueError("too deeply nested")
+        gap()
+        char = text[position:position + 1]
+        if char == "{":
+            position += 1
+            out = {}
+            while True:
+                gap()
+                if text.startswith("}", position):
+                    position += 1
+                    return out
+                if not text.startswith('"', position):
+                    raise ValueError("expected a key")
+                key = string(path, keep=False)
+                gap()
+                if not text.startswith(":", position):
+                    raise ValueError("expected ':'")
+                position += 1
+                out[key] = value(path + (key,))
+                gap()
+                if text.startswith(",", position):
+                    position += 1
+                elif not text.startswith("}", position):
+                    raise ValueError("expected ',' or '}'")
+        if char == "[":
+            position += 1
+            items: list = []
+            while True:
+                gap()
+                if text.startswith("]", position):
+                    position += 1
+                    return items
+                items.append(value(path + (len(items),)))
+                gap()
+                if text.startswith(",", position):
+                    position += 1
+                elif not text.startswith("]", position):
+                    raise ValueError("expected ',' or ']'")
+        if char == '"':
+            return string(path, keep=True)
+        match = _JSON_SCALAR.match(text, position)
+        if not match:
+            raise ValueError("unexpected character")
+        position = match.end()
+        return json.loads(match.group(0))
+
+    try:
+        result = value(())
+        gap()
+        if position != len(text):
+            raise ValueError("trailing text")
+    except (ValueError, IndexError, RecursionError):
+        return None, []
+    return result, strings
 
 
 class TextContext:
@@ -86,7 +218,7 @@ class TextContext:
             severity=severity,
             confidence=confidence,
             snippet=snippet if snippet is not None else line_text,
-            suppress_lines=frozenset(range(span.line, span.end_line + 1)),
+            suppress_lines=self.doc.suppress_lines(span),
         ))
 
     def add_evidence(self, item: str, where, note: str, code: str) -> None:
@@ -99,8 +231,20 @@ def text_rules_for(path: str, rules) -> list:
 
 
 def analyse_text(path: str, data: bytes, rules, project: Project | None) -> tuple[list[Finding], list[Evidence], str]:
-    """Run the text rules that want `path`; returns findings, evidence and the text."""
+    """Run the text rules that want `path`; returns findings, evidence and the text.
+
+    Text that is not UTF-8 is not analysed (as for Python source that does not
+    decode): an MCP002 diagnostic says where, instead of rules judging mangled values.
+    """
     text = data.decode("utf-8-sig", "replace")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        from mcplint.engine import _diagnostic
+
+        line = data[:exc.start].count(b"\n") + 1
+        detail = f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); save the file as UTF-8"
+        return [_diagnostic("MCP002", path, Span(line), detail)], [], text
     doc = TextDocument(path, text)
     ctx = TextContext(doc, project)
     for rule_class in rules:
