@@ -104,6 +104,7 @@ def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: in
                 try:
                     status, value = conn.recv()
                 except (EOFError, OSError):
+                    worker.process.join(timeout=5)  # reap it: its exit code says how it died
                     code = worker.process.exitcode
                     worker.stop(kill=True)
                     how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
