@@ -389,7 +389,7 @@ def fix_command(
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rules to skip: codes, prefixes or names."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to skip, replacing the defaults."),
     extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Globs to skip, added to the defaults."),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity of a remaining finding that makes the exit code 1 [default: low]."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity of a remaining finding that makes the exit code 1 (default: low)."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file (pyproject.toml or mcplint.toml)."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore all configuration files."),
     force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply excludes to files named on the command line too."),

@@ -185,3 +185,58 @@ MCP_PREFILTER = re.compile(
     rb"|\.run(?:_async)?\(\s*(?:transport\s*=|[\"'](?:sse|http|streamable-http|stdio)[\"'])"
     rb"|\.run_(?:sse|streamable_http|http|stdio)_async\b|\.(?:sse|streamable_http|http)_app\s*\("
 )
+
+# -- Authentication providers and exposure guards (MCP102-MCP105, MCP602-MCP604) -----
+
+# fastmcp's own verifiers and providers meant for development and tests (their
+# docstrings: "for testing and development", "Never use this in production").
+# Last name -> what it does wrong; matched on names imported from `fastmcp`.
+DEV_AUTH_CLASSES = {
+    "StaticTokenVerifier": "accepts a fixed list of plaintext tokens that never rotate",
+    "DebugTokenVerifier": "accepts every non-empty token unless given `validate=`",
+    "InMemoryOAuthProvider": "is an in-memory OAuth server for tests: anyone can register and get a token",
+    "RSAKeyPair": "generates a throwaway key pair for test tokens",
+}
+# fastmcp's JWT verifier: `issuer=`/`audience=` are optional and unchecked when omitted.
+JWT_VERIFIER_CLASSES = frozenset({
+    "fastmcp.server.auth.providers.jwt.JWTVerifier",
+    "fastmcp.server.auth.JWTVerifier",
+    "fastmcp.server.auth.providers.JWTVerifier",
+    "fastmcp.server.auth.providers.bearer.BearerAuthProvider",  # 2.6-2.13, same parameters
+    "fastmcp.server.auth.BearerAuthProvider",
+})
+# fastmcp 2.12+ 2.x: JWTVerifier reads FASTMCP_SERVER_AUTH_JWT_* settings for omitted arguments.
+JWT_VERIFIER_ENV_SINCE, JWT_VERIFIER_ENV_UNTIL = (2, 12), (3, 0)
+# JWT libraries' decode functions (PyJWT, python-jose, authlib).
+JWT_DECODE_FUNCTIONS = frozenset({
+    "jwt.decode", "jwt.api_jwt.decode", "jwt.PyJWT.decode", "jose.jwt.decode", "jwt.decode_complete",
+})
+AUTHLIB_JWT_DECODE = frozenset({"authlib.jose.jwt.decode", "authlib.jose.JsonWebToken.decode"})
+
+# `@mcp.custom_route(path, methods)`: raw Starlette routes that no SDK puts behind auth.
+CUSTOM_ROUTE_METHOD = "custom_route"
+
+# Official SDK: DNS-rebinding protection (`TransportSecuritySettings`, since 1.10.0),
+# switched on automatically only for a loopback host and no `transport_security`
+# since 1.23.0 (GHSA-9h52-p55h-vw2f); v1 decides in the constructor, v2 in
+# `run()`/`*_app()`. Low-level session managers and `SseServerTransport` without
+# `security_settings=` never check.
+TRANSPORT_SECURITY_CLASS = "mcp.server.transport_security.TransportSecuritySettings"
+DNS_REBINDING_SINCE = "1.10.0"
+DNS_REBINDING_AUTO_SINCE = "1.23.0"
+DNS_REBINDING_AUTO_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# fastmcp passes `enable_dns_rebinding_protection=False` to the SDK and has its own
+# Host/Origin guard since 3.4.3: `run(..., host_origin_protection=True|"auto")` or
+# `http_app(...)`, setting FASTMCP_HTTP_HOST_ORIGIN_PROTECTION; default False.
+FASTMCP_HOST_GUARD_SINCE = "3.4.3"
+FASTMCP_HOST_GUARD_KWARG = "host_origin_protection"
+FASTMCP_HOST_GUARD_ENV = "FASTMCP_HTTP_HOST_ORIGIN_PROTECTION"
+# Starlette middleware that pins the Host header: a guard against DNS rebinding.
+TRUSTED_HOST_MIDDLEWARE = frozenset({
+    "starlette.middleware.trustedhost.TrustedHostMiddleware",
+    "fastapi.middleware.trustedhost.TrustedHostMiddleware",
+})
+CORS_MIDDLEWARE = frozenset({
+    "starlette.middleware.cors.CORSMiddleware",
+    "fastapi.middleware.cors.CORSMiddleware",
+})

@@ -1,6 +1,9 @@
+import libcst as cst
+
 from mcplint.finding import Confidence, Severity
-from mcplint.mcp import sdk
+from mcplint.mcp import sdk, walk
 from mcplint.mcp.model import Server, Transport
+from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 
 TRANSPORT_LABELS = {
@@ -11,6 +14,43 @@ TRANSPORT_LABELS = {
 }
 
 _LOWER = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW, Confidence.LOW: Confidence.LOW}
+_AUTH_KINDS = {"token_verifier": "token verifier", "auth_server_provider": "OAuth provider", "auth": "auth provider"}
+
+
+def _last_name(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    return (dotted(expr) or "").rsplit(".", 1)[-1]
+
+
+def _assigned_calls(module: cst.Module) -> dict[str, cst.Call]:
+    """`verifier = JWTVerifier(...)`: names bound to a call, first binding wins."""
+    found: dict[str, cst.Call] = {}
+    for node in walk.iter_nodes(module):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
+            for target in node.targets:
+                name = dotted(target.target)
+                if name:
+                    found.setdefault(name, node.value)
+    return found
+
+
+def auth_note(server: Server, module: cst.Module) -> tuple[cst.CSTNode, str]:
+    """Where and what the server's auth setting is, for the scorecard's evidence."""
+    items = []
+    calls: dict[str, cst.Call] | None = None
+    for node in server.auth_evidence:
+        keyword = node.keyword.value if isinstance(node, cst.Arg) and node.keyword is not None else "auth"
+        value = node.value if isinstance(node, cst.Arg) else node
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            calls = _assigned_calls(module) if calls is None else calls
+            value = calls.get(dotted(value) or "", value)
+        items.append((keyword != "auth", keyword, node, _last_name(value)))
+    items.sort(key=lambda item: not item[0])  # a verifier or provider names the control better than AuthSettings
+    _, keyword, node, name = items[0]
+    kind = "auth settings" if name == "AuthSettings" else _AUTH_KINDS.get(keyword, "auth provider")
+    label = f"server `{server.var}`" if server.var else "the MCP server"
+    return node, f"{kind} `{name or keyword}` on {label}" if name else f"`{keyword}=` set on {label}"
 
 
 def _loopback(transport: Transport) -> bool:
@@ -41,6 +81,11 @@ class NetworkTransportWithoutAuth(Rule):
     splatted in (`FastMCP(**settings)`), the server object or a subclass of the SDK
     class comes from another module, middleware named for auth wraps the app, or
     the code reads the `Authorization` header itself.
+
+    For the checklist scorecard it records the controls it sees as evidence: the
+    token verifier or auth provider a server is given, and authenticating HTTP
+    middleware (`Middleware(BearerAuthMiddleware)`, `app.add_middleware(...)`,
+    `@app.middleware("http") async def require_api_key`).
 
     ## Why is this bad?
     Whoever can open a connection can list and call every tool with the server's
@@ -103,6 +148,7 @@ class NetworkTransportWithoutAuth(Rule):
 
     def check_server(self, server: Server) -> None:
         if server.auth == "configured":
+            self.evidence(*auth_note(server, self.ctx.module))
             return
         reasons = set(server.auth_unknown)
         if reasons - {sdk.AUTH_UNKNOWN_FASTMCP_ENV}:
@@ -130,3 +176,23 @@ class NetworkTransportWithoutAuth(Rule):
                 transport=TRANSPORT_LABELS.get(transport.kind, transport.kind),
                 bind=bind,
             )
+
+    # Evidence: authenticating HTTP middleware (it makes a server's auth "unknown", not absent).
+    def visit_Call(self, node: cst.Call) -> None:
+        name = _last_name(node.func)
+        if name in ("Middleware", "add_middleware") and node.args:
+            middleware = _last_name(node.args[0].value)
+        elif "Middleware" in name:
+            middleware = name
+        else:
+            return
+        if sdk.AUTH_MIDDLEWARE_HINT.search(middleware):
+            self.evidence(node, f"auth middleware `{middleware}`")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # @app.middleware("http") async def require_api_key(request, call_next)
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call) and _last_name(expr.func) == "middleware" \
+                    and sdk.AUTH_MIDDLEWARE_HINT.search(node.name.value):
+                self.evidence(decorator, f"auth middleware `{node.name.value}`")

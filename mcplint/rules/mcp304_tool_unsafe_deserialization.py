@@ -4,6 +4,7 @@ import libcst as cst
 
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
+from mcplint.fix import NodeFix, remove_argument
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import source_label
@@ -139,7 +140,8 @@ class ToolUnsafeDeserialization(Rule):
         confidence = min(cap, Confidence.MEDIUM) if chosen else cap
         how = "chooses the data deserialized by" if chosen else "is deserialized by"
         param = source_label(taint, [data, *(s.node for s in taint.steps)])
-        self.report(node, taint=taint, confidence=confidence, param=param, how=how, sink=qualified, note=note)
+        self.report(node, taint=taint, confidence=confidence, param=param, how=how, sink=qualified, note=note,
+                    fix=safe_load_fix(node, qualified, self.ctx.qualify))
 
     def _unsafe(self, node: cst.Call, qualified: str) -> tuple[Confidence, str] | None:
         """(highest confidence, note) if this call deserializes unsafely, else None."""
@@ -205,6 +207,24 @@ class ToolUnsafeDeserialization(Rule):
         if qualified in PICKLE_FILES or qualified in ("torch.load", "numpy.load"):
             return not any((self.ctx.qualify(c.func) or "") in PRESERVING_CALLS for c in calls)
         return False
+
+
+def safe_load_fix(call: cst.Call, qualified: str, qualify) -> "NodeFix | None":
+    """`yaml.load(x)` / `yaml.load(x, Loader=yaml.Loader)` -> `yaml.safe_load(x)`: only
+    when the loader is none or one of PyYAML's own object-building loaders."""
+    if qualified not in YAML_LOAD or not isinstance(call.func, cst.Attribute):
+        return None
+    loader = next((a for a in call.args if a.keyword is not None and a.keyword.value == "Loader"), None)
+    if loader is None:
+        positional = [a for a in call.args if a.keyword is None]
+        loader = positional[1] if len(positional) > 1 and not positional[1].star else None
+    safe = "safe_" + call.func.attr.value
+    changes = [(call.func.attr, cst.Name(safe))]
+    if loader is not None:
+        if (qualify(loader.value) or "") not in ("yaml.Loader", "yaml.FullLoader", "yaml.UnsafeLoader"):
+            return None
+        changes.append((call, remove_argument(call, loader)))
+    return NodeFix(f"use `yaml.{safe}`", tuple(changes))
 
 
 def _reads(call: cst.Call, param: str) -> bool:
