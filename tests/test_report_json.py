@@ -172,7 +172,7 @@ def test_mcp301_finding_fields(scanned) -> None:
     [item] = [f for f in doc["findings"] if f["code"] == "MCP301" and f["line"] == line]
     assert list(item) == [
         "code", "name", "severity", "confidence", "checklist", "cwe", "path", "line", "column",
-        "end_line", "end_column", "message", "handler", "trace", "fingerprint", "suppressed", "justification",
+        "end_line", "end_column", "message", "handler", "trace", "fingerprint", "suppressed", "justification", "fix",
     ]
     assert item["name"] == "tool-shell-injection"
     assert (item["severity"], item["confidence"], item["checklist"], item["cwe"]) == ("critical", "high", "MCP-C04", 78)
@@ -318,3 +318,23 @@ def test_rule_named_only_by_a_finding_is_listed() -> None:
     doc = render(make_result([make_finding(rule=foreign)]))
     assert doc["rules"][-1]["code"] == "B602" and doc["rules"][-1]["engine"] == "bandit"
     assert doc["findings"][0]["code"] == "B602"
+
+
+def test_a_fix_is_in_the_json(tmp_path: Path) -> None:
+    from mcplint.config import Config
+    from mcplint.engine import scan
+    from mcplint.report.json_report import build
+
+    (tmp_path / "server.py").write_text(
+        "import yaml\nfrom mcp.server.fastmcp import FastMCP\nmcp = FastMCP('x')\n\n@mcp.tool()\n"
+        "def parse(text: str) -> dict:\n    return yaml.load(text)\n"
+    )
+    doc = build(scan([tmp_path], Config(root=tmp_path)))
+    [item] = [f for f in doc["findings"] if f["code"] == "MCP304"]
+    fix = item["fix"]
+    assert fix["safe"] is True and "safe_load" in fix["description"]
+    [edit] = fix["edits"]
+    line = "    return yaml.load(text)"
+    assert edit["line"] == edit["end_line"] == 7
+    fixed = line[: edit["column"] - 1] + edit["text"] + line[edit["end_column"] - 1:]
+    assert fixed == "    return yaml.safe_load(text)"

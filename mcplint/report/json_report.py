@@ -60,6 +60,19 @@ def finding_data(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "suppressed": finding.suppressed,
         "justification": _optional(finding.justification) if finding.suppressed else None,
+        "fix": _fix(finding),
+    }
+
+
+def _fix(finding: Finding) -> dict[str, Any] | None:
+    fix = finding.fix
+    if fix is None or finding.rule.redact:  # an edit of a secret's line would echo it
+        return None
+    return {
+        "description": _clean(fix.description),
+        "safe": fix.safe,
+        "edits": [{"path": _clean(edit.path or finding.path), **_location(edit.span), "text": _clean(edit.text)}
+                  for edit in fix.edits],
     }
 
 
