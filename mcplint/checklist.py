@@ -65,8 +65,9 @@ PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 # Judged by the absence of a flaw: rules that followed every analysed handler and
 # found nothing are the evidence.
 ABSENCE_JUDGED = frozenset({"MCP-C03", "MCP-C04", "MCP-C08", "MCP-C13"})
-# About network connections: not applicable to a server served over stdio only.
-NETWORK_ITEMS = frozenset({"MCP-C01", "MCP-C05", "MCP-C07", "MCP-C11"})
+# About network connections and their clients: not applicable to a server served over
+# stdio only (one local client, acting with the user's own rights).
+NETWORK_ITEMS = frozenset({"MCP-C01", "MCP-C02", "MCP-C05", "MCP-C07", "MCP-C11"})
 # The `item` of engine evidence that records a transport (note: its kind).
 TRANSPORT = "transport"
 
@@ -134,7 +135,7 @@ def judge(
             status = PASS
         elif item.id in NETWORK_ITEMS and transports.stdio_only:
             first = transports.evidence[0] if transports.evidence else None
-            status, reason = PASS, "served over stdio only: no network connections" + (
+            status, reason = PASS, "served over stdio only: no network clients" + (
                 f" ({first.path}:{first.line})" if first else "")
         elif item.id in ABSENCE_JUDGED and codes and (handlers or everywhere):
             status = PASS
@@ -181,8 +182,11 @@ def cards(result: "ScanResult", servers: list) -> list[Card]:
     (where it is built, run, or has handlers) or, for a finding, when its trace starts
     there (a sink in a helper reached from the server's tool); what belongs to no
     server (a Dockerfile, a lock file, a shared helper) counts for every server.
+    Test code (`tests/`, `test_*.py`) is not the served surface: its findings and
+    evidence count for no server (the scan report still lists them).
     """
     from mcplint.finding import Evidence
+    from mcplint.mcp.join import is_test_path
 
     servers = [s for s in servers if s.resolved and not s.test_code]
     if not servers:
@@ -196,8 +200,10 @@ def cards(result: "ScanResult", servers: list) -> list[Card]:
     out = []
     for server in servers:
         mine = files[server.id]
-        findings = [f for f in result.active if origin(f) & mine or not origin(f) & owned]
-        evidence = [e for e in result.evidence if e.item != TRANSPORT and (e.path in mine or e.path not in owned)]
+        findings = [f for f in result.active
+                    if not is_test_path(f.path) and (origin(f) & mine or not origin(f) & owned)]
+        evidence = [e for e in result.evidence if e.item != TRANSPORT and not is_test_path(e.path)
+                    and (e.path in mine or e.path not in owned)]
         transports = Transports(
             tuple(t.kind for t in server.transports),
             tuple(Evidence(TRANSPORT, t.location.path, t.location.line, t.kind) for t in server.transports),

@@ -303,6 +303,8 @@ def checklist(
     color: Color = typer.Option(Color.auto, "--color", help="Colour the console output."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when an item fails."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every finding and piece of evidence."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="MCPLINT_CACHE_DIR", help="Where the result cache lives."),
 ) -> None:
     """Judge each MCP server against the security checklist: pass with evidence, fail with findings, or unknown."""
     from mcplint import api
@@ -315,7 +317,7 @@ def checklist(
     paths = list(paths or [Path(".")])
     try:
         config = api.resolve_config(paths, config_file=config_file, isolated=isolated)
-        result = api.run_scan(paths, config)
+        result = api.run_scan(paths, config, cache_dir=None if no_cache else (cache_dir or config.root / ".mcplint_cache"))
         found = cards(result, build_inventory(paths, config).servers)
     except ConfigError as exc:
         raise _fail(str(exc)) from None

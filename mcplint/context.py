@@ -512,17 +512,16 @@ class _Dispatcher(cst.CSTVisitor):
         self.wants_traversal = bool(self.visits or self.leaves)
         self._handler_stack: list[Handler | None] = []
 
-    def _call(self, hook, node: cst.CSTNode) -> None:
-        """One rule's hook; a rule that recurses too deep on this file (a 500-part
-        string concatenation) stops here, the other rules go on, and the engine says
-        which rule missed part of the file."""
+    def _give_up(self, hook) -> None:
+        """A rule that recursed too deep on this file (a 500-part string concatenation)
+        stops here, the other rules go on, and the engine says which rule missed part
+        of the file."""
         rule = hook.__self__
-        if rule in self.ctx.gave_up:
-            return
-        try:
-            hook(node)
-        except RecursionError:
+        if rule not in self.ctx.gave_up:
             self.ctx.gave_up.append(rule)
+        for table in (self.visits, self.leaves):  # new lists: a loop over the old one goes on safely
+            for key, hooks in table.items():
+                table[key] = [h for h in hooks if h.__self__ is not rule]
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         ctx = self.ctx
@@ -533,12 +532,18 @@ class _Dispatcher(cst.CSTVisitor):
             if handler is not None:
                 ctx.handler = handler
         for visit in self.visits.get(type(node).__name__, ()):
-            self._call(visit, node)
+            try:
+                visit(node)
+            except RecursionError:
+                self._give_up(visit)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         for leave in self.leaves.get(type(original_node).__name__, ()):
-            self._call(leave, original_node)
+            try:
+                leave(original_node)
+            except RecursionError:
+                self._give_up(leave)
         if isinstance(original_node, cst.FunctionDef):
             self.ctx.handler = self._handler_stack.pop()
         self.ctx._stack.pop()

@@ -304,7 +304,7 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
     return extra
 
 
-DEEP_IMPORT_DEPTH = 4  # how far imports are followed from MCP files to find helper modules
+DEEP_IMPORT_DEPTH = 2  # how far imports are followed from MCP files to find helper modules (4 found nothing more on the 40-package corpus, at 15% more time)
 
 
 MAX_FILE_SECONDS = 20.0  # one pathological file must not stall a CI job (0: no budget)

@@ -52,7 +52,7 @@ def test_absence_judged_items_need_handlers_or_file_rules() -> None:
 def test_network_items_pass_for_stdio_only_and_not_otherwise() -> None:
     where = Evidence("transport", "server.py", 30, "stdio")
     stdio = _rows(transports=Transports(("stdio",), (where,)))
-    for item in ("MCP-C01", "MCP-C05", "MCP-C07", "MCP-C11"):
+    for item in ("MCP-C01", "MCP-C02", "MCP-C05", "MCP-C07", "MCP-C11"):
         assert stdio[item].status == PASS and "stdio only" in stdio[item].detail and "server.py:30" in stdio[item].detail
     mixed = _rows(transports=Transports(("stdio", "sse"), (where, where)))
     assert mixed["MCP-C05"].status != PASS or mixed["MCP-C05"].evidence
@@ -129,3 +129,19 @@ def test_markdown_is_inert(tmp_path: Path) -> None:
 def test_every_item_has_a_rule_or_is_documented_as_pending() -> None:
     judged = {r.checklist for r in rule_by_code().values() if r.checklist}
     assert {"MCP-C01", "MCP-C03", "MCP-C04", "MCP-C08", "MCP-C11", "MCP-C13"} <= judged
+
+
+def test_test_code_counts_for_no_server(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text(
+        "from mcp.server.fastmcp import FastMCP\nmcp = FastMCP('x')\n\n@mcp.tool()\ndef ping() -> str:\n"
+        "    return 'pong'\n\nmcp.run()\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_server.py").write_text(
+        "GITHUB_TOKEN = 'ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "'\n"
+    )
+    scan_doc = CliRunner().invoke(app, ["scan", str(tmp_path), "--format", "json", "--isolated", "--no-cache"])
+    assert any(f["code"] == "MCP501" for f in json.loads(scan_doc.stdout)["findings"])  # still reported
+    out = CliRunner().invoke(app, ["checklist", str(tmp_path), "--format", "json", "--isolated"])
+    [card] = json.loads(out.stdout)["scorecards"]
+    assert next(i for i in card["items"] if i["id"] == "MCP-C08")["status"] == "pass"

@@ -207,6 +207,9 @@ class OutboundCallWithoutTimeout(Rule):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._skip = is_test_path(ctx.path)
+        # a name can be bound to a client object only in a file that imports a client library
+        self._may_bind_clients = any(target.split(".", 1)[0] in ("requests", "httpx", "aiohttp")
+                                     for target in ctx.imports.aliases.values())
         self._functions: list[cst.FunctionDef] = []
         self._bindings: ClientBindings | None = None
         self._default_timeout: bool | None = None
@@ -230,7 +233,7 @@ class OutboundCallWithoutTimeout(Rule):
             self._socket_default(node, qualified)
         elif qualified in AIOHTTP_DEFAULT:
             self._aiohttp(node, qualified)
-        elif isinstance(node.func, cst.Attribute) and node.func.attr.value in SESSION_METHODS:
+        elif self._may_bind_clients and isinstance(node.func, cst.Attribute) and node.func.attr.value in SESSION_METHODS:
             if (self.ctx.qualify(node.func.value) or "") in ("requests", "httpx", "aiohttp"):
                 return
             kind = self._clients().kind_of(node.func.value, self._functions, self.ctx.module)

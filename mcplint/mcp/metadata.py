@@ -1,0 +1,356 @@
+"""What a client shows the model about a server: the text of its tool, resource and
+prompt metadata, read statically.
+
+Names, `description=` of registrations, the docstrings the SDKs fall back to,
+parameter descriptions (`Field(description=...)`, `Annotated[str, "..."]`), low-level
+`types.Tool(...)`/`Prompt(...)` objects with the `"description"` entries of their
+input schemas, and a server's `instructions=`. The rules of family MCP4 judge it.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from mcplint.mcp import sdk
+from mcplint.mcp.builder import argument, call_args, string_value
+from mcplint.mcp.model import Handler, Server
+from mcplint.mcp.names import dotted
+
+if TYPE_CHECKING:
+    from mcplint.context import FileContext
+
+# `description=` positions when passed positionally: official SDK `tool(name, title, description)`,
+# `add_tool(fn, name, title, description)`; fastmcp takes them as keywords only.
+_POSITIONAL_DESCRIPTION = {"tool": 2, "prompt": 2, "add_tool": 3, "add_prompt": None}
+# A server's instructions when passed positionally, by dialect.
+_POSITIONAL_INSTRUCTIONS = {sdk.MCP_V1: 1, sdk.FASTMCP: 1, sdk.MCP_V2: 3, sdk.LOWLEVEL: 2}
+# Low-level metadata objects (`mcp.types.Tool(...)`) and their text fields.
+METADATA_CLASSES = {
+    "Tool": ("description", "title"),
+    "Prompt": ("description", "title"),
+    "PromptArgument": ("description",),
+    "Resource": ("description", "title"),
+    "ResourceTemplate": ("description", "title"),
+}
+_METADATA_MODULES = ("mcp.types", "mcp_types", "mcp.server.fastmcp", "mcp.server.mcpserver", "fastmcp")
+FIELD_FUNCTIONS = frozenset({"pydantic.Field", "pydantic.fields.Field"})
+# Wrappers that keep a literal's text: `textwrap.dedent("""...""")`, `"...".strip()`.
+_TEXT_FUNCTIONS = frozenset({"textwrap.dedent", "inspect.cleandoc"})
+_TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "format", "lower", "upper"})
+
+
+@dataclass(frozen=True)
+class MetaText:
+    """One piece of metadata text as written in the code."""
+
+    owner: str  # "tool `add`", "server `mcp`", "a pydantic `Field`"
+    part: str  # "description", "docstring", "instructions", "title", "parameter description", "schema description"
+    node: cst.BaseExpression  # the expression that gives the text
+    text: str | None  # its value when static
+    handler: Handler | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.part} of {self.owner}"
+
+
+class _FileInfo:
+    def __init__(self, ctx: "FileContext") -> None:
+        self.constants: dict[str, cst.BaseExpression] = {}
+        for statement in _top_level_statements(ctx.module.body):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target, value = small.targets[0].target, small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    target, value = small.target, small.value
+                else:
+                    continue
+                if isinstance(target, cst.Name):
+                    self.constants[target.value] = value
+
+
+_CACHE: "weakref.WeakKeyDictionary[FileContext, _FileInfo]" = weakref.WeakKeyDictionary()
+
+
+def _info(ctx: "FileContext") -> _FileInfo:
+    info = _CACHE.get(ctx)
+    if info is None:
+        info = _CACHE[ctx] = _FileInfo(ctx)
+    return info
+
+
+def _top_level_statements(body):
+    """Simple statements at module level, also inside top-level `if`/`try` blocks."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield statement
+        elif isinstance(statement, (cst.If, cst.Try)):
+            blocks = [statement.body]
+            if isinstance(statement, cst.If) and statement.orelse is not None:
+                blocks.append(statement.orelse.body if isinstance(statement.orelse, cst.Else) else statement.orelse)
+            if isinstance(statement, cst.Try):
+                blocks.extend(h.body for h in statement.handlers)
+            for block in blocks:
+                if isinstance(block, cst.IndentedBlock):
+                    yield from _top_level_statements(block.body)
+                elif isinstance(block, cst.If):
+                    yield from _top_level_statements([block])
+
+
+def module_constant(ctx: "FileContext", name: str) -> cst.BaseExpression | None:
+    """The value a module-level name is assigned (the last assignment)."""
+    return _info(ctx).constants.get(name)
+
+
+def static_text(ctx: "FileContext", expr: cst.BaseExpression | None, depth: int = 0) -> str | None:
+    """The text of a literal, a module constant naming one, `dedent(...)` or `"...".strip()` of
+    one, an f-string or `+` of such (an f-string's expressions that are not static become `{...}`)."""
+    if expr is None or depth > 4:
+        return None
+    literal = string_value(expr)
+    if literal is not None:
+        return literal
+    if isinstance(expr, cst.Name):
+        value = module_constant(ctx, expr.value)
+        return static_text(ctx, value, depth + 1) if value is not None else None
+    if isinstance(expr, cst.FormattedString):
+        parts = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            else:
+                inner = static_text(ctx, part.expression, depth + 1)
+                parts.append(inner if inner is not None else "{...}")
+        return "".join(parts)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        left, right = static_text(ctx, expr.left, depth + 1), static_text(ctx, expr.right, depth + 1)
+        return left + right if left is not None and right is not None else None
+    if isinstance(expr, cst.Call):
+        qualified = ctx.qualify(expr.func) or ""
+        if qualified in _TEXT_FUNCTIONS and expr.args:
+            return static_text(ctx, expr.args[0].value, depth + 1)
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TEXT_METHODS:
+            return static_text(ctx, expr.func.value, depth + 1)
+    return None
+
+
+def registration_call(handler: Handler) -> cst.Call | None:
+    """The call that registers a handler and may carry its `name=`/`description=`."""
+    registration = handler.registration
+    if isinstance(registration, cst.Decorator):
+        return registration.decorator if isinstance(registration.decorator, cst.Call) else None
+    if isinstance(registration, cst.Call):
+        return registration
+    return None
+
+
+def docstring(function: cst.FunctionDef) -> cst.BaseExpression | None:
+    body = function.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    first = body.body[0]
+    if isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and isinstance(first.body[0], cst.Expr):
+        value = first.body[0].value
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+            return value
+    return None
+
+
+def description_arg(handler: Handler) -> cst.BaseExpression | None:
+    """The `description=` given at registration, if any."""
+    call = registration_call(handler)
+    if call is None:
+        return None
+    found = argument(call, None, "description")
+    if found is not None:
+        return found
+    method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+    dialect = handler.server.dialect if handler.server is not None else None
+    position = _POSITIONAL_DESCRIPTION.get(method)
+    if position is not None and dialect in (sdk.MCP_V1, sdk.MCP_V2):
+        return argument(call, position, "description")
+    return None
+
+
+def handler_label(handler: Handler) -> str:
+    """`tool `name``, the name escaped (it may hold invisible characters)."""
+    return f"{handler.kind} `{quote(handler.name, 60)}`"
+
+
+def handler_texts(ctx: "FileContext", handler: Handler) -> list[MetaText]:
+    """The description (or the docstring the SDK sends instead), title and
+    `Annotated[T, "..."]` parameter descriptions of a high-level handler."""
+    if handler.lowlevel or handler.kind not in ("tool", "resource", "prompt"):
+        return []  # a low-level dispatcher's metadata lives in its `types.Tool(...)` objects
+    out: list[MetaText] = []
+    label = handler_label(handler)
+    description = description_arg(handler)
+    if description is not None:
+        out.append(MetaText(label, "description", description, static_text(ctx, description), handler))
+    else:
+        doc = docstring(handler.function)
+        if doc is not None:
+            out.append(MetaText(label, "docstring", doc, string_value(doc), handler))
+    call = registration_call(handler)
+    title = argument(call, None, "title") if call is not None else None
+    if title is not None:
+        out.append(MetaText(label, "title", title, static_text(ctx, title), handler))
+    for param in handler.params:
+        annotation = param.node.annotation.annotation if param.node.annotation is not None else None
+        if isinstance(annotation, cst.Subscript) and (ctx.qualify(annotation.value) or "").endswith("Annotated"):
+            for element in annotation.slice[1:]:
+                if isinstance(element.slice, cst.Index):
+                    text = string_value(element.slice.value)
+                    if text is not None:
+                        out.append(MetaText(label, f"description of parameter `{param.name}`", element.slice.value,
+                                            text, handler))
+    return out
+
+
+def server_texts(ctx: "FileContext", server: Server) -> list[MetaText]:
+    """A server's `instructions` (and, for 2.x, its `description`/`title`)."""
+    if not isinstance(server.node, cst.Call) or not server.constructed:
+        return []
+    call = server.node
+    label = f"server `{server.var}`" if server.var else "the MCP server"
+    out = []
+    instructions = argument(call, _POSITIONAL_INSTRUCTIONS.get(server.dialect), "instructions")
+    if instructions is not None:
+        out.append(MetaText(label, "instructions", instructions, static_text(ctx, instructions)))
+    for key in ("description", "title"):
+        value = argument(call, 2 if key == "description" and server.dialect == sdk.MCP_V2 else None, key)
+        if value is not None:
+            out.append(MetaText(label, key, value, static_text(ctx, value)))
+    return out
+
+
+def _callee_name(call: cst.Call) -> str:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
+
+
+_CALL_NAMES = frozenset(METADATA_CLASSES) | {"Field"}
+
+
+def metadata_class(ctx: "FileContext", call: cst.Call) -> str | None:
+    """`Tool`, `Prompt`, ... when `call` builds an MCP metadata object."""
+    if _callee_name(call) not in METADATA_CLASSES:
+        return None  # the cheap test first: most calls are not these
+    qualified = ctx.qualify(call.func) or ""
+    head, _, last = qualified.rpartition(".")
+    if last in METADATA_CLASSES and head.startswith(_METADATA_MODULES):
+        return last
+    return None
+
+
+def call_texts(ctx: "FileContext", call: cst.Call) -> list[MetaText]:
+    """Metadata written in a call: `types.Tool(name=..., description=..., inputSchema={...})`,
+    `Prompt`/`PromptArgument`/`Resource` objects, and pydantic `Field(description=...)`."""
+    if _callee_name(call) not in _CALL_NAMES:
+        return []
+    qualified = ctx.qualify(call.func) or ""
+    handler = ctx.handler if ctx.handler is not None and ctx.handler.kind in ("tool", "resource", "prompt") else None
+    if qualified in FIELD_FUNCTIONS:
+        value = argument(call, None, "description")
+        if value is None:
+            return []
+        if handler is not None:
+            return [MetaText(handler_label(handler), "parameter description", value, static_text(ctx, value), handler)]
+        return [MetaText("a pydantic `Field`", "description", value, static_text(ctx, value))]
+    kind = metadata_class(ctx, call)
+    if kind is None:
+        return []
+    name = static_text(ctx, argument(call, 0, "name")) if kind != "Resource" else None
+    owner = f"{kind.lower()} `{quote(name, 60)}`" if name else f"a `{kind}` object"
+    if kind == "PromptArgument":
+        owner = f"prompt argument `{quote(name, 60)}`" if name else "a prompt argument"
+    out = []
+    _, keywords, _ = call_args(call)
+    for key in METADATA_CLASSES[kind]:
+        arg = keywords.get(key)
+        if arg is not None:
+            out.append(MetaText(owner, key, arg.value, static_text(ctx, arg.value), handler))
+    schema = keywords.get("inputSchema") or keywords.get("input_schema")
+    if schema is not None:
+        for node in _schema_descriptions(schema.value):
+            out.append(MetaText(owner, "schema description", node, static_text(ctx, node), handler))
+    return out
+
+
+def _schema_descriptions(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The values of `"description": ...` entries in a JSON schema written as a dict literal."""
+    out = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Dict):
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    if string_value(element.key) == "description":
+                        out.append(element.value)
+                    else:
+                        stack.append(element.value)
+        elif isinstance(node, (cst.List, cst.Tuple)):
+            stack.extend(e.value for e in node.elements)
+        elif isinstance(node, cst.Call) and dotted(node.func) == "dict":
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "description":
+                    out.append(arg.value)
+                else:
+                    stack.append(arg.value)
+    return out
+
+
+def quote(text: str, limit: int = 90) -> str:
+    """Text for a message: one line, control and invisible characters escaped, truncated."""
+    flat = " ".join(text.split())
+    if flat.isascii() and flat.isprintable() and "`" not in flat:
+        return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    out = []
+    for char in flat:
+        code = ord(char)
+        if char == "`":
+            out.append("'")
+        elif code < 0x20 or 0x7F <= code < 0xA0 or is_invisible(char):
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    joined = "".join(out)
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
+INVISIBLE_RANGES = (
+    (0x200B, 0x200F),  # zero-width space, non-joiner, joiner, LRM, RLM
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2060, 0x2064),  # word joiner, invisible operators
+    (0x2066, 0x2069),  # bidi isolates
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0xE0000, 0xE007F),  # tag characters (ASCII smuggling)
+    (0xE0100, 0xE01EF),  # variation selectors supplement (byte smuggling)
+)
+BIDI_RANGES = ((0x202A, 0x202E), (0x2066, 0x2069))
+
+
+def _char_class(ranges) -> "re.Pattern[str]":
+    return re.compile("[" + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in ranges) + "]")
+
+
+INVISIBLE_RE = _char_class(INVISIBLE_RANGES)
+BIDI_RE = _char_class(BIDI_RANGES)
+
+
+def is_invisible(char: str) -> bool:
+    return INVISIBLE_RE.match(char) is not None
+
+
+def is_bidi(char: str) -> bool:
+    return BIDI_RE.match(char) is not None
