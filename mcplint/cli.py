@@ -72,6 +72,25 @@ def _enum(cls, value: Optional[str], flag: str):
         raise _fail(f"{flag}: {exc}") from None
 
 
+def _config(paths, config_file, isolated, select, ignore, exclude, extend_exclude, *, fail_on=None,
+            min_confidence=None, force_exclude=False):
+    """Settings from the config file and the rule/file selection flags shared by commands."""
+    from mcplint import api
+
+    return api.resolve_config(
+        paths,
+        config_file=config_file,
+        isolated=isolated,
+        select=_split(select),
+        ignore=_split(ignore),
+        exclude=_split(exclude),
+        extend_exclude=_split(extend_exclude),
+        fail_on=_enum(Severity, fail_on, "--fail-on"),
+        min_confidence=_enum(Confidence, min_confidence, "--min-confidence"),
+        force_exclude=force_exclude or None,
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"mcplint {__version__}")
@@ -119,18 +138,8 @@ def scan(
         raise _fail(f"--statistics: works with --format console or json, not {output_format.value}")
     paths = list(paths or [Path(".")])
     try:
-        config = api.resolve_config(
-            paths,
-            config_file=config_file,
-            isolated=isolated,
-            select=_split(select),
-            ignore=_split(ignore),
-            exclude=_split(exclude),
-            extend_exclude=_split(extend_exclude),
-            fail_on=_enum(Severity, fail_on, "--fail-on"),
-            min_confidence=_enum(Confidence, min_confidence, "--min-confidence"),
-            force_exclude=force_exclude or None,
-        )
+        config = _config(paths, config_file, isolated, select, ignore, exclude, extend_exclude, fail_on=fail_on,
+                         min_confidence=min_confidence, force_exclude=force_exclude)
         machine = output_format is not Format.console
         err = _console(color, stderr=True)
         progress_wanted = (
@@ -365,16 +374,8 @@ def baseline_write(
 
     paths = list(paths or [Path(".")])
     try:
-        config = api.resolve_config(
-            paths,
-            config_file=config_file,
-            isolated=isolated,
-            select=_split(select),
-            ignore=_split(ignore),
-            exclude=_split(exclude),
-            extend_exclude=_split(extend_exclude),
-            min_confidence=_enum(Confidence, min_confidence, "--min-confidence"),
-        )
+        config = _config(paths, config_file, isolated, select, ignore, exclude, extend_exclude,
+                         min_confidence=min_confidence)
         written = baseline.write(api.run_scan(paths, config, jobs=jobs), output)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
@@ -399,16 +400,12 @@ def fix_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but the diff (with --diff)."),
 ) -> None:
     """Apply the safe fixes of findings in place (scan again until none is left); --diff previews them."""
-    from mcplint import api
     from mcplint import fix as fixing
 
     paths = list(paths or [Path(".")])
     try:
-        config = api.resolve_config(
-            paths, config_file=config_file, isolated=isolated, select=_split(select), ignore=_split(ignore),
-            exclude=_split(exclude), extend_exclude=_split(extend_exclude),
-            fail_on=_enum(Severity, fail_on, "--fail-on"), force_exclude=force_exclude or None,
-        )
+        config = _config(paths, config_file, isolated, select, ignore, exclude, extend_exclude, fail_on=fail_on,
+                         force_exclude=force_exclude)
         outcome = fixing.run(paths, config, write=not diff, unsafe=unsafe_fixes)
     except ConfigError as exc:
         raise _fail(str(exc)) from None

@@ -10,7 +10,6 @@ follows handlers' parameters through those summaries across functions and files.
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import threading
 import time

@@ -23,7 +23,6 @@ from typing import Callable
 import libcst as cst
 
 from mcplint.mcp import walk
-from mcplint.mcp import walk
 from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
 

@@ -5,7 +5,7 @@ import libcst as cst
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.fix import NodeFix, remove_argument
-from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.builder import argument
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import source_label
 from mcplint.rule import Rule
