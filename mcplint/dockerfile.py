@@ -37,6 +37,19 @@ def is_dockerfile(path: str) -> bool:
     return any(fnmatch(name, p) for p in FILES) and not name.lower().endswith(NOT_DOCKERFILE_SUFFIXES)
 
 
+class DockerfileRule:
+    """What the container rules share: they are text rules that read Dockerfiles.
+    Mix in before `Rule`: `class AddFromUrl(dockerfile.DockerfileRule, Rule)`."""
+
+    scope = "text"
+    files = FILES
+    example_name = "Dockerfile"
+
+    @classmethod
+    def wants_file(cls, path: str) -> bool:
+        return is_dockerfile(path)
+
+
 @dataclass(frozen=True)
 class Token:
     """A shell-like word of an instruction: its value (quotes removed) and where it

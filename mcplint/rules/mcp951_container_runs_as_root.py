@@ -24,7 +24,7 @@ def effective_user(df: dockerfile.Dockerfile, stage: dockerfile.Stage):
     return None, None
 
 
-class ContainerRunsAsRoot(Rule):
+class ContainerRunsAsRoot(dockerfile.DockerfileRule, Rule):
     """The container's process runs as root: the final stage never switches to another user.
 
     ## What it does
@@ -77,14 +77,7 @@ class ContainerRunsAsRoot(Rule):
     confidence = Confidence.HIGH
     cwe = 250
     checklist = "MCP-C12"
-    scope = "text"
-    files = dockerfile.FILES
-    example_name = "Dockerfile"
     message = "{what}: the container runs as root"
-
-    @classmethod
-    def wants_file(cls, path: str) -> bool:
-        return dockerfile.is_dockerfile(path)
 
     def check_text(self, doc) -> None:
         if "/.devcontainer/" in "/" + doc.path:

@@ -7,7 +7,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.rule import Rule
 
 
-class UnpinnedBaseImage(Rule):
+class UnpinnedBaseImage(dockerfile.DockerfileRule, Rule):
     """A base image is `latest` or untagged, so every build may pull a different image.
 
     ## What it does
@@ -56,14 +56,7 @@ class UnpinnedBaseImage(Rule):
     confidence = Confidence.HIGH
     cwe = 1357
     checklist = "MCP-C12"
-    scope = "text"
-    files = dockerfile.FILES
-    example_name = "Dockerfile"
     message = "base image `{image}` {why}; pin a version tag, or better a digest"
-
-    @classmethod
-    def wants_file(cls, path: str) -> bool:
-        return dockerfile.is_dockerfile(path)
 
     def check_text(self, doc) -> None:
         df = dockerfile.read(doc)

@@ -13,7 +13,7 @@ from mcplint.rules.mcp506_secret_in_env_file import describe, judge_setting
 _REFERENCE_RE = re.compile(r"^\$(?:\{(\w+)[^}]*\}|(\w+))$")
 
 
-class SecretInDockerfile(Rule):
+class SecretInDockerfile(dockerfile.DockerfileRule, Rule):
     """A Dockerfile writes a secret into the image or its build history.
 
     ## What it does
@@ -72,14 +72,7 @@ class SecretInDockerfile(Rule):
     cwe = 798
     checklist = "MCP-C12"
     redact = True
-    scope = "text"
-    files = dockerfile.FILES
-    example_name = "Dockerfile"
     message = "{where} {what}"
-
-    @classmethod
-    def wants_file(cls, path: str) -> bool:
-        return dockerfile.is_dockerfile(path)
 
     def check_text(self, doc) -> None:
         df = dockerfile.read(doc)

@@ -13,7 +13,7 @@ _REMOTE_RE = re.compile(r"^(?:https?://|git@|git://|ssh://)", re.IGNORECASE)
 _COMMIT_RE = re.compile(r"#[0-9a-f]{40}(?::|$)")
 
 
-class AddFromUrl(Rule):
+class AddFromUrl(dockerfile.DockerfileRule, Rule):
     """`ADD` fetches a remote URL into the image without verifying what it got.
 
     ## What it does
@@ -56,14 +56,7 @@ class AddFromUrl(Rule):
     confidence = Confidence.HIGH
     cwe = 494
     checklist = "MCP-C12"
-    scope = "text"
-    files = dockerfile.FILES
-    example_name = "Dockerfile"
     message = "`ADD {url}` downloads into the image without a checksum; add `--checksum=sha256:...` or use `curl` and verify"
-
-    @classmethod
-    def wants_file(cls, path: str) -> bool:
-        return dockerfile.is_dockerfile(path)
 
     def check_text(self, doc) -> None:
         df = dockerfile.read(doc)

@@ -26,7 +26,7 @@ _SUBSTITUTED_RE = re.compile(
 _URL_RE = re.compile(r"\b(?:https?|ftp)://[^\s'\"|)]+")
 
 
-class PipeToShell(Rule):
+class PipeToShell(dockerfile.DockerfileRule, Rule):
     """A `RUN` step pipes a downloaded script straight into a shell (`curl | sh`).
 
     ## What it does
@@ -72,14 +72,7 @@ class PipeToShell(Rule):
     confidence = Confidence.HIGH
     cwe = 494
     checklist = "MCP-C12"
-    scope = "text"
-    files = dockerfile.FILES
-    example_name = "Dockerfile"
     message = "`RUN` runs a script downloaded from {source} in `{shell}` without checking it"
-
-    @classmethod
-    def wants_file(cls, path: str) -> bool:
-        return dockerfile.is_dockerfile(path)
 
     def check_text(self, doc) -> None:
         df = dockerfile.read(doc)
