@@ -229,6 +229,23 @@ def server_texts(ctx: "FileContext", server: Server) -> list[MetaText]:
     return out
 
 
+class JudgesMetadata:
+    """Mixin for rules (listed before `Rule`): every metadata text of the file's
+    handlers, servers and metadata calls goes to `self._judge(text, handler)`."""
+
+    def check_handler(self, handler: Handler) -> None:
+        for text in handler_texts(self.ctx, handler):
+            self._judge(text, handler)
+
+    def check_server(self, server: Server) -> None:
+        for text in server_texts(self.ctx, server):
+            self._judge(text, None)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for text in call_texts(self.ctx, node):
+            self._judge(text, text.handler)
+
+
 def _callee_name(call: cst.Call) -> str:
     func = call.func
     if isinstance(func, cst.Attribute):

@@ -1,11 +1,9 @@
 import re
 
-import libcst as cst
-
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
-from mcplint.mcp.metadata import MetaText
-from mcplint.mcp.model import Handler, Server
+from mcplint.mcp.metadata import JudgesMetadata, MetaText
+from mcplint.mcp.model import Handler
 from mcplint.rule import Rule
 
 _F = re.IGNORECASE
@@ -154,7 +152,7 @@ def excerpt(text: str, match: re.Match, limit: int = 90) -> str:
     return metadata.quote(text[match.start(): end] + tail, limit)
 
 
-class InstructionsInToolMetadata(Rule):
+class InstructionsInToolMetadata(JudgesMetadata, Rule):
     """Tool, resource or prompt metadata carries instructions aimed at the model.
 
     ## What it does
@@ -241,18 +239,6 @@ class InstructionsInToolMetadata(Rule):
     cwe = 1427
     checklist = "MCP-C13"
     message = "{where} carries {kind}: `{quote}`"
-
-    def check_handler(self, handler: Handler) -> None:
-        for text in metadata.handler_texts(self.ctx, handler):
-            self._judge(text, handler)
-
-    def check_server(self, server: Server) -> None:
-        for text in metadata.server_texts(self.ctx, server):
-            self._judge(text, None)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        for text in metadata.call_texts(self.ctx, node):
-            self._judge(text, text.handler)
 
     def _judge(self, text: MetaText, handler: Handler | None) -> None:
         if not text.text:

@@ -6,8 +6,8 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import string_value
-from mcplint.mcp.metadata import BIDI_RE, INVISIBLE_RE, MetaText, is_invisible
-from mcplint.mcp.model import Handler, Server
+from mcplint.mcp.metadata import BIDI_RE, INVISIBLE_RE, JudgesMetadata, MetaText, is_invisible
+from mcplint.mcp.model import Handler
 from mcplint.rule import Rule
 
 # `\u200b`, `\U000e0041`, `\N{ZERO WIDTH SPACE}` written in a literal.
@@ -71,7 +71,7 @@ def _escaped(node: cst.CSTNode) -> bool:
     return False
 
 
-class InvisibleUnicodeInMetadata(Rule):
+class InvisibleUnicodeInMetadata(JudgesMetadata, Rule):
     """Tool metadata or MCP server code holds invisible or bidirectional Unicode.
 
     ## What it does
@@ -147,16 +147,7 @@ class InvisibleUnicodeInMetadata(Rule):
                             confidence=_strength(handler.name, offsets),
                             where=f"the name of {handler.kind} `{metadata.quote(handler.name)}`",
                             what=describe(handler.name, offsets), how="")
-        for text in metadata.handler_texts(self.ctx, handler):
-            self._judge(text, handler)
-
-    def check_server(self, server: Server) -> None:
-        for text in metadata.server_texts(self.ctx, server):
-            self._judge(text, None)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        for text in metadata.call_texts(self.ctx, node):
-            self._judge(text, text.handler)
+        super().check_handler(handler)
 
     def _judge(self, text: MetaText, handler: Handler | None) -> None:
         if not text.text:

@@ -10,7 +10,7 @@ from mcplint.mcp.names import dotted
 from mcplint.prefilter import AnyOf, Prefilter
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import is_test_path
-from mcplint.rules.mcp801_outbound_call_without_timeout import REQUESTS_SESSIONS, ClientBindings
+from mcplint.rules.mcp801_outbound_call_without_timeout import REQUESTS_SESSIONS, ClientScopes, module_constants
 
 PREFILTER = AnyOf(
     Prefilter(
@@ -60,7 +60,7 @@ def _is_true(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
 
 
-class TlsVerificationDisabled(Rule):
+class TlsVerificationDisabled(ClientScopes, Rule):
     """A TLS connection is made without checking the server's certificate.
 
     ## What it does
@@ -140,20 +140,12 @@ class TlsVerificationDisabled(Rule):
         super().__init__(ctx)
         self._skip = is_test_path(ctx.path)
         self._mcp = any(q.split(".", 1)[0] in ("mcp", "fastmcp") for q in ctx.imports.aliases.values())
-        self._functions: list[cst.FunctionDef] = []
         self._opt_in: list[bool] = []
         self._classes: list[str] = []
         self._constants: dict[str, cst.BaseExpression] | None = None
-        self._bindings: ClientBindings | None = None
         self._in_import = 0
 
-    # -- scopes ------------------------------------------------------------------------
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._functions.append(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._functions.pop()
-
+    # -- scopes (and functions: ClientScopes) ------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.append(node.name.value)
 
@@ -199,8 +191,8 @@ class TlsVerificationDisabled(Rule):
     def _verify(self, node: cst.Call, arg: cst.Arg, qualified: str, method: str, shown: str) -> None:
         if NOT_TLS.search(qualified) or method in NOT_TLS_METHODS:
             return
-        session = isinstance(node.func, cst.Attribute) and method in HTTP_VERBS and self._clients().kind_of(
-            node.func.value, self._functions, self.ctx.module) in REQUESTS_SESSIONS
+        session = isinstance(node.func, cst.Attribute) and method in HTTP_VERBS and self._client_kind(
+            node.func.value) in REQUESTS_SESSIONS
         known = qualified.startswith(KNOWN_HTTP_PREFIXES) or session or method in HTTP_VERBS
         fix = None
         if arg.keyword.value == "verify" and (FIXABLE_VERIFY.match(qualified) or session):
@@ -236,8 +228,8 @@ class TlsVerificationDisabled(Rule):
             elif attr == "verify_mode" and self._cert_none(node.value):
                 self._flag(node, f"`{receiver}.verify_mode = {self.ctx.code_for(node.value)}`",
                            "the server's certificate is not checked")
-            elif attr == "verify" and self._false(node.value) and self._clients().kind_of(
-                    target.target.value, self._functions, self.ctx.module) in REQUESTS_SESSIONS:
+            elif attr == "verify" and self._false(node.value) and self._client_kind(
+                    target.target.value) in REQUESTS_SESSIONS:
                 self._flag(node, f"`{receiver}.verify = False`", "every request of the session skips the certificate check")
 
     # -- helpers -----------------------------------------------------------------------
@@ -268,21 +260,7 @@ class TlsVerificationDisabled(Rule):
     def _module_constants(self) -> dict[str, cst.BaseExpression]:
         """Module-level names assigned exactly once."""
         if self._constants is None:
-            seen: dict[str, list[cst.BaseExpression]] = {}
-            for statement in self.ctx.module.body:
-                if isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
-                                small.targets[0].target, cst.Name):
-                            seen.setdefault(small.targets[0].target.value, []).append(small.value)
-                        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
-                            seen.setdefault(small.target.value, []).append(small.value)
             reassigned = {item.name.value for n in walk.iter_nodes(self.ctx.module) if isinstance(n, cst.Global)
                           for item in n.names}
-            self._constants = {k: v[0] for k, v in seen.items() if len(v) == 1 and k not in reassigned}
+            self._constants = module_constants(self.ctx.module, reassigned)
         return self._constants
-
-    def _clients(self) -> ClientBindings:
-        if self._bindings is None:
-            self._bindings = ClientBindings(self.ctx.module, self.ctx.qualify)
-        return self._bindings

@@ -10,7 +10,7 @@ from mcplint.mcp.names import dotted
 from mcplint.prefilter import Prefilter
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import is_test_path
-from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientBindings
+from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientScopes, module_constants
 
 PREFILTER = Prefilter(re.compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"http://",), lowercase=True)
 
@@ -45,7 +45,7 @@ INTERNAL_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".svc", ".clus
 UNKNOWN = "\x00"
 
 
-class PlaintextHttpCredentialed(Rule):
+class PlaintextHttpCredentialed(ClientScopes, Rule):
     """Credentials are sent to a remote host over plain `http://`.
 
     ## What it does
@@ -122,15 +122,7 @@ class PlaintextHttpCredentialed(Rule):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._skip = is_test_path(ctx.path)
-        self._functions: list[cst.FunctionDef] = []
         self._constants: dict[str, cst.BaseExpression] | None = None
-        self._bindings: ClientBindings | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._functions.append(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._functions.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._skip:
@@ -169,7 +161,7 @@ class PlaintextHttpCredentialed(Rule):
         if qualified or not isinstance(func, cst.Attribute) or func.attr.value not in CLIENT_METHODS:
             return None
         receiver = func.value
-        kind = self._clients().kind_of(receiver, self._functions, self.ctx.module)
+        kind = self._client_kind(receiver)
         if kind is None and not CLIENT_NAME.match((dotted(receiver) or "").rsplit(".", 1)[-1]):
             return None
         position, keyword = CLIENT_METHODS[func.attr.value]
@@ -224,22 +216,8 @@ class PlaintextHttpCredentialed(Rule):
 
     def _module_constants(self) -> dict[str, cst.BaseExpression]:
         if self._constants is None:
-            seen: dict[str, list[cst.BaseExpression]] = {}
-            for statement in self.ctx.module.body:
-                if isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
-                                small.targets[0].target, cst.Name):
-                            seen.setdefault(small.targets[0].target.value, []).append(small.value)
-                        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
-                            seen.setdefault(small.target.value, []).append(small.value)
-            self._constants = {k: v[0] for k, v in seen.items() if len(v) == 1}
+            self._constants = module_constants(self.ctx.module)
         return self._constants
-
-    def _clients(self) -> ClientBindings:
-        if self._bindings is None:
-            self._bindings = ClientBindings(self.ctx.module, self.ctx.qualify)
-        return self._bindings
 
     # -- what credentials ------------------------------------------------------------
     def _credentials(self, call: cst.Call) -> str | None:

@@ -123,6 +123,47 @@ class ClientBindings:
         return None
 
 
+class ClientScopes:
+    """Mixin for rules (listed before `Rule`): the enclosing functions while visiting
+    (`self._functions`), and the file's `ClientBindings`, built when first needed."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._functions: list[cst.FunctionDef] = []
+        self._bindings: ClientBindings | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
+
+    def _clients(self) -> ClientBindings:
+        if self._bindings is None:
+            self._bindings = ClientBindings(self.ctx.module, self.ctx.qualify)
+        return self._bindings
+
+    def _client_kind(self, receiver: cst.BaseExpression) -> str | None:
+        """The client class `receiver` is bound to where the visit stands."""
+        return self._clients().kind_of(receiver, self._functions, self.ctx.module)
+
+
+def module_constants(module: cst.Module,
+                     excluded: set[str] | frozenset[str] = frozenset()) -> dict[str, cst.BaseExpression]:
+    """Module-level names assigned exactly once (`=` or an annotated assignment), but
+    the `excluded` ones, and their values."""
+    seen: dict[str, list[cst.BaseExpression]] = {}
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
+                        small.targets[0].target, cst.Name):
+                    seen.setdefault(small.targets[0].target.value, []).append(small.value)
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
+                    seen.setdefault(small.target.value, []).append(small.value)
+    return {k: v[0] for k, v in seen.items() if len(v) == 1 and k not in excluded}
+
+
 def _has_star(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
@@ -131,7 +172,7 @@ def _is_none(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-class OutboundCallWithoutTimeout(Rule):
+class OutboundCallWithoutTimeout(ClientScopes, Rule):
     """An outbound network call that can wait for ever: no timeout, or one switched off.
 
     ## What it does
@@ -210,16 +251,8 @@ class OutboundCallWithoutTimeout(Rule):
         # a name can be bound to a client object only in a file that imports a client library
         self._may_bind_clients = any(target.split(".", 1)[0] in ("requests", "httpx", "aiohttp")
                                      for target in ctx.imports.aliases.values())
-        self._functions: list[cst.FunctionDef] = []
-        self._bindings: ClientBindings | None = None
         self._default_timeout: bool | None = None
         self._mounted: set[str] | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._functions.append(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._functions.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._skip:
@@ -236,7 +269,7 @@ class OutboundCallWithoutTimeout(Rule):
         elif self._may_bind_clients and isinstance(node.func, cst.Attribute) and node.func.attr.value in SESSION_METHODS:
             if (self.ctx.qualify(node.func.value) or "") in ("requests", "httpx", "aiohttp"):
                 return
-            kind = self._clients().kind_of(node.func.value, self._functions, self.ctx.module)
+            kind = self._client_kind(node.func.value)
             if kind in REQUESTS_SESSIONS:
                 shown = f"{self.ctx.code_for(node.func.value)}.{node.func.attr.value}"
                 self._requests(node, shown, session=True)
@@ -287,11 +320,6 @@ class OutboundCallWithoutTimeout(Rule):
                     detail=" (aiohttp's default lets a request run for 5 minutes)", severity=Severity.LOW)
 
     # -- file facts -------------------------------------------------------------------
-    def _clients(self) -> ClientBindings:
-        if self._bindings is None:
-            self._bindings = ClientBindings(self.ctx.module, self.ctx.qualify)
-        return self._bindings
-
     def _sets_default_timeout(self) -> bool:
         if self._default_timeout is None:
             self._default_timeout = any(
