@@ -2,7 +2,6 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
-from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
