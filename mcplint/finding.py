@@ -11,10 +11,6 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mcplint.fix import Fix
 
 
 class _Ordered(enum.Enum):
@@ -112,6 +108,28 @@ class TraceStep:
     span: Span
     note: str
     path: str = ""  # empty: the finding's own file
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace `span` (1-based lines, code-point columns, end exclusive) with `text`.
+
+    An empty span (start == end) is an insertion. Line breaks in `text` are `\\n`;
+    applying an edit writes the file's own line break instead.
+    """
+
+    span: Span
+    text: str
+    path: str = ""  # empty: the file of the finding the fix belongs to
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Text edits that repair a finding (built by `mcplint.fix` from a rule's `NodeFix`)."""
+
+    description: str  # "remove `verify=False`", imperative, names what changes
+    edits: tuple[Edit, ...]
+    safe: bool = True
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from mcplint.files import PYTHON_SUFFIXES
-from mcplint.finding import Finding, Span
+from mcplint.finding import Edit, Finding, Fix, Span  # Edit and Fix are plain data: findings carry them
 from mcplint.mcp import walk
 
 if TYPE_CHECKING:
@@ -39,26 +39,6 @@ if TYPE_CHECKING:
 
 MAX_PASSES = 8  # a fix that makes room for another: a few passes settle any real file
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True, order=True)
-class Edit:
-    """Replace `span` (1-based lines, code-point columns, end exclusive) with `text`.
-
-    An empty span (start == end) is an insertion. Line breaks in `text` are `\\n`;
-    applying an edit writes the file's own line break instead.
-    """
-
-    span: Span
-    text: str
-    path: str = ""  # empty: the file of the finding the fix belongs to
-
-
-@dataclass(frozen=True)
-class Fix:
-    description: str  # "remove `verify=False`", imperative, names what changes
-    edits: tuple[Edit, ...]
-    safe: bool = True
 
 
 # -- what rules build ---------------------------------------------------------------

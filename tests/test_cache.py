@@ -124,6 +124,10 @@ def test_engine_scan_without_cache_dir_keeps_no_state(tmp_path: Path) -> None:
 
 def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
+    (root / "config_tool.py").write_text(  # a finding with a fix: its edits are unpickled too
+        "import yaml\nfrom mcp.server.fastmcp import FastMCP\nmcp = FastMCP('c')\n\n@mcp.tool()\n"
+        "def parse(text: str) -> dict:\n    return yaml.load(text)\n"
+    )
     cache = tmp_path / "c"
     probe = textwrap.dedent(f"""\
         import sys
@@ -138,3 +142,4 @@ def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
     assert "LIBCST=True" in runs[0].stderr  # cold: parsed
     assert "LIBCST=False" in runs[1].stderr, runs[1].stderr  # warm: nothing changed, nothing parsed
     assert json.loads(runs[0].stdout)["findings"] == json.loads(runs[1].stdout)["findings"]
+    assert any(f["fix"] for f in json.loads(runs[1].stdout)["findings"])
