@@ -136,12 +136,15 @@ def analyse_file_bytes(
     extra_sinks: tuple = (),
     kind: str = "python",
     project: Project | None = None,
+    in_scan: bool = False,
 ) -> FileResult:
     """The per-file phase: findings, function summaries and suppressions of one file.
 
     `deep`: run the MCP rules even though the file does not look like MCP code itself
     (a project module that an MCP file imports: its sinks are reached from tools).
     `kind`: "text" for a non-Python file (only the text rules that want it run).
+    `in_scan`: called by `scan`, whose deep set already holds every file the MCP
+    prefilter matches (so it is not run again here).
     """
     result = FileResult(path)
     enabled = {r.code for r in rules}
@@ -170,7 +173,7 @@ def analyse_file_bytes(
             result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
-    is_mcp = bool(mcp_rules) and (deep or sdk.MCP_PREFILTER.search(data) is not None)
+    is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
     text: str | None = None
     if is_mcp or file_rules:
@@ -435,6 +438,7 @@ def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tu
         def analyse(item) -> FileResult:
             path, data, deep, kind = item
             return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
+                                      in_scan=True,
                                       project=project)
 
         def failed(item, why: str) -> FileResult:
@@ -488,6 +492,7 @@ def _within_budget(item, rules, index, extra_sinks, project) -> FileResult:
 
     def analyse() -> FileResult:
         return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
+                                  in_scan=True,
                                   project=project)
 
     if not usable:

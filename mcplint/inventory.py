@@ -135,7 +135,7 @@ def build_inventory(paths: list[Path], config: Config) -> Inventory:
         data = _read(source)
         if isinstance(data, Skipped):
             skipped.append(data)
-        elif sdk.MCP_PREFILTER.search(data) is not None:
+        elif sdk.MCP_PREFILTER.search(data):
             analyse(source, data)
         else:
             plain.append(source)

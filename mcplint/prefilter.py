@@ -11,6 +11,15 @@ from __future__ import annotations
 import re
 
 
+_LAST: list = [None, b""]  # the last file lowered: several prefilters read the same file in a row
+
+
+def _lowered(data: bytes) -> bytes:
+    if _LAST[0] is not data:
+        _LAST[0], _LAST[1] = data, data.lower()
+    return _LAST[1]
+
+
 class Prefilter:
     def __init__(self, regex: re.Pattern[bytes], *, anchors: tuple[bytes, ...] = (), lowercase: bool = False) -> None:
         self.regex = regex
@@ -18,7 +27,7 @@ class Prefilter:
         self.lowercase = lowercase
 
     def search(self, data: bytes) -> bool:
-        text = data.lower() if self.lowercase else data
+        text = _lowered(data) if self.lowercase else data
         if self.anchors and not any(anchor in text for anchor in self.anchors):
             return False
         return self.regex.search(text) is not None

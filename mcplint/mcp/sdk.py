@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from mcplint.prefilter import AnyOf, Prefilter
+
 # Dialects: which SDK generation a server object belongs to.
 MCP_V1 = "mcp-v1"  # official SDK 1.x, mcp.server.fastmcp.FastMCP
 MCP_V2 = "mcp-v2"  # official SDK 2.x, mcp.server.mcpserver.MCPServer
@@ -178,12 +180,16 @@ ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 # The cheap first pass: files that can hold an MCP server or its handlers. It also
 # catches helper modules that never import mcp (`def register(mcp): @mcp.tool()`)
 # and entry points that run a server built elsewhere (`mcp.run(transport="sse")`).
-MCP_PREFILTER = re.compile(
-    rb"\b(?:from|import)\s+(?:mcp|fastmcp)\b"
-    rb"|@\s*[\w.]+\.(?:tool|resource|prompt|call_tool|read_resource|get_prompt)\b"
-    rb"|\.add_tool\s*\(|\bTool\.from_function\b|\bon_call_tool\s*="
-    rb"|\.run(?:_async)?\(\s*(?:transport\s*=|[\"'](?:sse|http|streamable-http|stdio)[\"'])"
-    rb"|\.run_(?:sse|streamable_http|http|stdio)_async\b|\.(?:sse|streamable_http|http)_app\s*\("
+MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its literal anchors
+    Prefilter(re.compile(rb"\b(?:from|import)\s+(?:mcp|fastmcp)\b"), anchors=(b"mcp",)),
+    Prefilter(re.compile(rb"@\s*[\w.]+\.(?:tool|resource|prompt|call_tool|read_resource|get_prompt)\b"),
+              anchors=(b".tool", b".resource", b".prompt", b".call_tool", b".read_resource", b".get_prompt")),
+    Prefilter(re.compile(rb"\.add_tool\s*\(|\bTool\.from_function\b|\bon_call_tool\s*="),
+              anchors=(b"add_tool", b"from_function", b"on_call_tool")),
+    Prefilter(re.compile(rb"\.run(?:_async)?\(\s*(?:transport\s*=|[\"'](?:sse|http|streamable-http|stdio)[\"'])"),
+              anchors=(b"transport", b"sse", b"http", b"stdio")),
+    Prefilter(re.compile(rb"\.run_(?:sse|streamable_http|http|stdio)_async\b|\.(?:sse|streamable_http|http)_app\s*\("),
+              anchors=(b"_async", b"_app")),
 )
 
 # -- Authentication providers and exposure guards (MCP102-MCP105, MCP602-MCP604) -----
