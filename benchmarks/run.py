@@ -63,8 +63,9 @@ class Tool:
     def command(self, tree: Path, out: Path, semgrep_jobs: int) -> list[str]:
         assert self.argv is not None
         if self.name == "mcplint":
+            # -q like bandit's: the report goes to the file, no console copy of it on stderr
             return [*self.argv, "scan", str(tree), "--isolated", "--exit-zero", "--format", "json",
-                    "-o", str(out), "--no-progress", *self.extra]
+                    "-o", str(out), "--no-progress", "-q", *self.extra]
         if self.name == "bandit":
             return [*self.argv, "-r", str(tree), "-q", "-f", "json", "-o", str(out), "--exit-zero", *self.extra]
         if self.name == "semgrep":
