@@ -337,13 +337,13 @@ def scan(
     files = discover(paths, config, skipped, wanted)
     contents: dict[str, bytes] = {}
     kinds = {source.display: source.kind for source in files}
-    unread: dict[str, str] = {item.display: item.reason for item in skipped}
+    unread: dict[str, str] = {item.display: item.reason for item in skipped}  # path -> why not read
     for source in files:
         data = _read(source)
         if isinstance(data, bytes):
             contents[source.display] = data
         else:
-            unread[source.display] = data.findings[0].message if data.findings else "unreadable"
+            unread[source.display] = data.findings[0].snippet  # the diagnostic's detail
     manifest = {path: digest(data) for path, data in contents.items()}
     manifest.update({path: "!" + why for path, why in unread.items()})
     if warm and manifest == cache.entry.manifest:  # nothing changed: the last result, no parsing
@@ -351,13 +351,7 @@ def scan(
 
     rules = rules if rules is not None else select_rules(config)
     text_rules = [r for r in rules if r.scope == "text"]
-    results: dict[str, FileResult] = {}
-    for source in files:
-        if source.display not in contents:
-            results[source.display] = _read(source) if source.display not in unread else FileResult(
-                source.display, [_diagnostic("MCP002", source.display, Span(1), unread[source.display])])
-    for item in skipped:
-        results[item.display] = FileResult(item.display, [_diagnostic("MCP002", item.display, Span(1), item.reason)])
+    results = {path: FileResult(path, [_diagnostic("MCP002", path, Span(1), why)]) for path, why in unread.items()}
     project = read_project(list(kinds), {p: d for p, d in contents.items() if kinds[p] == "text"})
     index = ModuleIndex([p for p in contents if kinds[p] == "python"])
     deep = _deep_set(contents, kinds, index) if any(r.scope == "mcp" for r in rules) else set()

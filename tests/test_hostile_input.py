@@ -742,3 +742,10 @@ def test_a_file_that_grows_after_stat_is_read_only_up_to_the_budget(monkeypatch:
     assert reads == [1001]
     assert isinstance(outcome, engine.FileResult)
     assert outcome.findings[0].code == "MCP002" and "too large" in outcome.findings[0].message
+
+
+def test_a_file_that_cannot_be_read_is_reported_once_with_its_reason(tmp_path: Path) -> None:
+    _huge(tmp_path)
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    [finding] = [f for f in result.active if f.path == "huge.py"]
+    assert finding.message == f"not analysed: file too large ({engine.MAX_FILE_BYTES + 1} bytes)"
