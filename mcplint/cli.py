@@ -148,9 +148,8 @@ def scan(
             and not os.environ.get("CI")
             and not os.environ.get("PRE_COMMIT")
         )
-        cache = None if no_cache else (cache_dir or config.root / ".mcplint_cache")
         result = _run_with_progress(api, paths, config, err if progress_wanted else None, jobs,
-                                    baseline=baseline_file, diff=diff_ref, cache_dir=cache)
+                                    baseline=baseline_file, diff=diff_ref, cache_dir=_cache(no_cache, cache_dir, config))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -173,13 +172,8 @@ def scan(
             else:
                 err.print(console_report.summary_line(result))
     else:
-        if output is not None:
-            with output.open("w", encoding="utf-8", newline="\n") as handle:
-                file_console = Console(file=handle, no_color=True, color_system=None, width=120)
-                console_report.print_report(result, file_console, root=root, quiet=quiet, verbose=verbose)
-        else:
-            out = _console(color, stderr=False)
-            console_report.print_report(result, out, root=root, quiet=quiet, verbose=verbose)
+        _print_console(lambda console: console_report.print_report(result, console, root=root, quiet=quiet,
+                                                                   verbose=verbose), output, color)
     if result.baseline is not None and not quiet:
         for line in result.baseline.messages():  # stale baseline entries: worth knowing, never a failure
             sys.stderr.write(f"mcplint: {line}\n")
@@ -199,6 +193,24 @@ def _run_with_progress(api, paths, config, console: Optional[Console], jobs: int
             bar.update(task, completed=done, total=total)
 
         return api.run_scan(paths, config, progress=advance, jobs=jobs, **known)
+
+
+def _print_console(draw, output: Optional[Path], color: Color) -> None:
+    """A console report on stdout, or plain (no colour, 120 columns) in FILE."""
+    if output is None:
+        draw(_console(color, stderr=False))
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8", newline="\n") as handle:
+            draw(Console(file=handle, no_color=True, color_system=None, width=120))
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _cache(no_cache: bool, cache_dir: Optional[Path], config) -> Optional[Path]:
+    """The result cache folder: --cache-dir (or MCPLINT_CACHE_DIR), else in the project root."""
+    return None if no_cache else (cache_dir or config.root / ".mcplint_cache")
 
 
 def _write(text: str, output: Optional[Path]) -> None:
@@ -291,15 +303,8 @@ def inventory(
         raise _fail(str(exc)) from None
     if output_format == "json":
         _write(inventory_report.render_json(result), output)
-    elif output is not None:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            with output.open("w", encoding="utf-8", newline="\n") as handle:
-                inventory_report.print_inventory(result, Console(file=handle, no_color=True, color_system=None, width=120))
-        except OSError as exc:
-            raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        inventory_report.print_inventory(result, _console(color, stderr=False))
+        _print_console(lambda console: inventory_report.print_inventory(result, console), output, color)
 
 
 @app.command()
@@ -326,7 +331,7 @@ def checklist(
     paths = list(paths or [Path(".")])
     try:
         config = api.resolve_config(paths, config_file=config_file, isolated=isolated)
-        result = api.run_scan(paths, config, cache_dir=None if no_cache else (cache_dir or config.root / ".mcplint_cache"))
+        result = api.run_scan(paths, config, cache_dir=_cache(no_cache, cache_dir, config))
         found = cards(result, build_inventory(paths, config).servers)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
@@ -334,16 +339,8 @@ def checklist(
         _write(checklist_report.render_json(found), output)
     elif output_format == "markdown":
         _write(checklist_report.render_markdown(found), output)
-    elif output is not None:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            with output.open("w", encoding="utf-8", newline="\n") as handle:
-                checklist_report.print_cards(found, Console(file=handle, no_color=True, color_system=None, width=120),
-                                             verbose=verbose)
-        except OSError as exc:
-            raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        checklist_report.print_cards(found, _console(color, stderr=False), verbose=verbose)
+        _print_console(lambda console: checklist_report.print_cards(found, console, verbose=verbose), output, color)
     if result.failing() and not exit_zero:
         raise typer.Exit(EXIT_FINDINGS)
 
