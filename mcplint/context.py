@@ -352,10 +352,7 @@ def place(module: cst.Module, lines: list[str], path: str, items) -> list[Findin
     positions = _positions(module, "\n".join(lines), needed)
 
     def span(node) -> Span:
-        if isinstance(node, Span):
-            return node
-        rng = positions[node]
-        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        return node if isinstance(node, Span) else _span(positions[node])
 
     out = []
     for meta, node, statement, message, severity, confidence, function, label, trace in items:
@@ -365,25 +362,34 @@ def place(module: cst.Module, lines: list[str], path: str, items) -> list[Findin
             suppress |= _header_lines(statement, positions)
         if function is not None:
             suppress |= _header_lines(function, positions)
-        out.append(
-            Finding(
-                rule=meta,
-                path=path,
-                span=where,
-                message=message,
-                severity=severity,
-                confidence=confidence,
-                snippet=lines[where.line - 1].strip() if 0 < where.line <= len(lines) else "",
-                handler=label,
-                trace=tuple(
-                    TraceStep(span(step_node), note, "" if step_path == path else step_path)
-                    for step_path, step_node, note in trace
-                    if isinstance(step_node, Span) or step_node in positions
-                ),
-                suppress_lines=frozenset(suppress),
-            )
-        )
+        steps = [(step_path, span(step_node), note) for step_path, step_node, note in trace
+                 if isinstance(step_node, Span) or step_node in positions]
+        out.append(_finding(meta, path, where, message, severity, confidence, lines, label, steps, suppress))
     return out
+
+
+def _span(rng) -> Span:
+    """A libcst CodeRange (0-based columns) as a Span (1-based columns)."""
+    return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+
+def _finding(meta, path: str, where: Span, message: str, severity: Severity, confidence: Confidence,
+             lines: list[str], handler: str | None, steps, suppress: set[int]) -> Finding:
+    """A placed finding; `steps`: (path, span, note), the path of a step in this file
+    written as ""."""
+    return Finding(
+        rule=meta,
+        path=path,
+        span=where,
+        message=message,
+        severity=severity,
+        confidence=confidence,
+        snippet=lines[where.line - 1].strip() if 0 < where.line <= len(lines) else "",
+        handler=handler,
+        trace=tuple(TraceStep(step_span, note, "" if step_path == path else step_path)
+                    for step_path, step_span, note in steps),
+        suppress_lines=frozenset(suppress),
+    )
 
 
 def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict) -> list[Finding]:
@@ -405,8 +411,7 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
         nodes = {n: node for n, node in enumerate(walk.iter_nodes(module)) if n in ordinals}
         positions = _positions(module, contents[path], list(nodes.values()))
         for number, node in nodes.items():
-            rng = positions[node]
-            spans[(path, number)] = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            spans[(path, number)] = _span(positions[node])
             headers[(path, number)] = _header_lines(node, positions)
         lines[path] = source_lines(contents[path].decode(module.encoding, "replace"))
     out = []
@@ -415,25 +420,9 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
         suppress = set(range(where.line, where.end_line + 1))
         if item.statement is not None:
             suppress |= headers.get((item.path, item.statement), set())
-        text = lines[item.path]
-        out.append(
-            Finding(
-                rule=rules_by_code[item.code].meta,
-                path=item.path,
-                span=where,
-                message=item.message,
-                severity=item.severity,
-                confidence=item.confidence,
-                snippet=text[where.line - 1].strip() if 0 < where.line <= len(text) else "",
-                handler=item.handler,
-                trace=tuple(
-                    TraceStep(spans[(path, node)], note, "" if path == item.path else path)
-                    for path, node, note in item.trace
-                    if (path, node) in spans
-                ),
-                suppress_lines=frozenset(suppress),
-            )
-        )
+        steps = [(path, spans[(path, node)], note) for path, node, note in item.trace if (path, node) in spans]
+        out.append(_finding(rules_by_code[item.code].meta, item.path, where, item.message, item.severity,
+                            item.confidence, lines[item.path], item.handler, steps, suppress))
     return out
 
 
