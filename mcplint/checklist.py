@@ -186,7 +186,7 @@ def cards(result: "ScanResult", servers: list) -> list[Card]:
     evidence count for no server (the scan report still lists them).
     """
     from mcplint.finding import Evidence
-    from mcplint.mcp.join import is_test_path
+    from mcplint.files import is_test_path
 
     servers = [s for s in servers if s.resolved and not s.test_code]
     if not servers:

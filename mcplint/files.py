@@ -20,6 +20,7 @@ tree is scanned at its real location, and one outside belongs to another tree.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
@@ -44,6 +45,15 @@ class SourceFile:
     path: Path  # what to open
     display: str  # relative to the scan root, forward slashes
     kind: str = "python"  # or "text": a file for the text rules and project facts
+
+
+_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest|tests)\.py$")
+
+
+def is_test_path(path: str) -> bool:
+    """`tests/...`, `test_x.py`, `x_test.py`, `tests.py`, `conftest.py`: test code, full of
+    stand-in credentials and demo servers; not the served surface."""
+    return _TEST_PATH.search(path.replace("\\", "/")) is not None
 
 
 def matches(patterns: tuple[str, ...], path: str) -> bool:

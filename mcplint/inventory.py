@@ -24,7 +24,8 @@ from mcplint.config import Config
 from mcplint.engine import MAX_FILE_BYTES
 from mcplint.files import SourceFile, discover
 from mcplint.mcp import sdk
-from mcplint.mcp.join import ModuleFacts, ProjectModel, collect, is_test_path, join
+from mcplint.files import is_test_path
+from mcplint.mcp.join import ModuleFacts, ProjectModel, collect, join
 from mcplint.mcp.project import ModuleIndex
 
 

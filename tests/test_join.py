@@ -20,7 +20,8 @@ from mcplint.config import Config
 from mcplint.inventory import Inventory, build_inventory
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import build_model
-from mcplint.mcp.join import ProjectServer, collect, is_test_path, join
+from mcplint.files import is_test_path
+from mcplint.mcp.join import ProjectServer, collect, join
 from mcplint.mcp.project import ModuleIndex
 from tests.conftest import FIXTURES
 
@@ -590,8 +591,9 @@ def test_module_index_package_level_names_and_reexports() -> None:
 
 def test_test_paths() -> None:
     assert [p for p in ("tests/test_x.py", "pkg/tests/helpers.py", "test_server.py", "pkg/server_test.py", "conftest.py",
-                         "pkg/server.py", "pkg/testing_utils.py", "contest.py") if is_test_path(p)] == [
+                         "app/tests.py", "pkg/server.py", "pkg/testing_utils.py", "contest.py") if is_test_path(p)] == [
         "tests/test_x.py", "pkg/tests/helpers.py", "test_server.py", "pkg/server_test.py", "conftest.py",
+        "app/tests.py",
     ]
 
 

@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Mapping, Union
 
 import libcst as cst
 
+from mcplint.files import is_test_path
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, call_args, function_params, node_source, string_value
 from mcplint.mcp.model import FileModel, Param, Server, Value
@@ -371,12 +372,6 @@ class ProjectModel:
         return next((s for s in self.servers if s.id == server_id), None)
 
 
-_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
-
-
-def is_test_path(path: str) -> bool:
-    """`tests/...`, `test_x.py`, `x_test.py`, `conftest.py`: test code, not the served surface."""
-    return _TEST_PATH.search(path) is not None
 
 
 # -- per file ----------------------------------------------------------------------

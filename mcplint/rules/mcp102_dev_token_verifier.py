@@ -6,7 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import call_args
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 
 # An `if` whose test reads like a development switch: `if settings.debug:`, `if DEV_MODE:`.
 _DEV_SWITCH = re.compile(r"(?i)(?:^|[^a-z])(?:dev|devel|development|debug|test|testing|local|demo|sandbox|insecure)"

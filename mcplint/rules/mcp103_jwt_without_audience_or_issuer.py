@@ -7,7 +7,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import call_args, string_value
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 
 # decode options that switch a check off, worst first: (option, severity, what is lost)
 _OPTIONS = (

@@ -8,7 +8,8 @@ from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, is_test_path, name_words
+from mcplint.files import is_test_path
+from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, name_words
 
 # Methods that keep a string the same credential: `header.removeprefix("Bearer ").strip()`.
 _SAME_VALUE_METHODS = frozenset(

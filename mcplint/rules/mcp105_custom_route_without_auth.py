@@ -8,7 +8,8 @@ from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, is_test_path
+from mcplint.files import is_test_path
+from mcplint.rules.mcp501_hardcoded_secret import is_secret_name
 
 # What a route does that needs a caller's identity: qualified call -> (what, confidence).
 _PRIVILEGED_CALLS = {

@@ -14,6 +14,7 @@ from collections import Counter
 import libcst as cst
 
 from mcplint.mcp import walk
+from mcplint.files import is_test_path
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.prefilter import AnyOf, Prefilter
@@ -140,7 +141,6 @@ _PATH_RE = re.compile(
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _AUTH_SCHEME_RE = re.compile(r"^(?:bearer|basic|token|apikey|api-key|digest)\s+", re.IGNORECASE)
 _URL_CREDENTIALS_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@[\w.-]+", re.IGNORECASE)
-_TEST_PATH_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest|tests)\.py$")
 MIN_SECRET_LENGTH = 6
 URL_PASSWORD = "password in a URL"
 
@@ -151,11 +151,6 @@ def is_placeholder(value: str) -> bool:
     if len(text) < 3 or len(set(text.lower())) <= 2:
         return True
     return _PLACEHOLDER_RE.search(text) is not None
-
-
-def is_test_path(path: str) -> bool:
-    """Test code is full of stand-in credentials; the rules trust it less."""
-    return _TEST_PATH_RE.search(path.replace("\\", "/")) is not None
 
 
 def shannon_entropy(text: str) -> float:

@@ -11,7 +11,8 @@ from fnmatch import fnmatch
 
 from mcplint.finding import Confidence, Severity
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import URL_PASSWORD, is_secret_name, is_test_path, judge, redact
+from mcplint.files import is_test_path
+from mcplint.rules.mcp501_hardcoded_secret import URL_PASSWORD, is_secret_name, judge, redact
 
 # `.env.example` and friends document the variables: their values are placeholders.
 _EXAMPLE_RE = re.compile(r"example|sample|template|tmpl|dist\b|defaults?\b|schema", re.IGNORECASE)

@@ -7,7 +7,7 @@ from mcplint.mcp.model import Server, Transport
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp101_network_transport_without_auth import TRANSPORT_LABELS
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 from mcplint.rules.mcp602_dns_rebinding_protection_off import (
     StatementTracker,
     auth_decides,

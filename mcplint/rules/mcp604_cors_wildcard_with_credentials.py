@@ -7,7 +7,7 @@ from mcplint.mcp import sdk
 from mcplint.mcp.builder import call_args, string_value
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 
 # An origin no deployment means to trust; a regex that accepts it accepts everything.
 _PROBE_ORIGINS = ("https://attacker.example", "http://evil.test:8080")

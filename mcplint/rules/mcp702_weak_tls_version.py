@@ -7,7 +7,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import Prefilter
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 
 PREFILTER = Prefilter(
     re.compile(rb"PROTOCOL_(?:SSL|TLSv1)|PROTOCOL_TLS\b|TLSVersion|OP_NO_TLSv1_3"),

@@ -9,7 +9,7 @@ from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import Prefilter
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientScopes, module_constants
 
 PREFILTER = Prefilter(re.compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"http://",), lowercase=True)

@@ -6,7 +6,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.builder import argument, call_args
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_test_path
+from mcplint.files import is_test_path
 
 HTTP_VERBS = ("get", "post", "put", "delete", "head", "patch", "options")
 # requests never times out unless told: a server that accepts the connection and
