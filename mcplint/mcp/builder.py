@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import libcst as cst
 
@@ -22,6 +23,19 @@ from mcplint.mcp.names import ImportTable, dotted
 
 # `{name}`, `{name*}`, `{?a,b}` (RFC 6570 operators) in a resource URI template.
 _URI_VARS = re.compile(r"\{[+#./;?&]?([\w*,-]+)\}")
+
+
+def name_assignments(statements) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """(name, value) of every `name = value` and `name: T = value` among `statements`
+    (a block's body; statements other than simple ones are skipped), in order."""
+    for statement in statements:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                yield small.targets[0].target.value, small.value
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                yield small.target.value, small.value
 
 
 def string_value(node: cst.CSTNode | None) -> str | None:

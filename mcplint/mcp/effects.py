@@ -34,7 +34,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, string_value
+from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 
@@ -248,16 +248,7 @@ def _resolve_constant(ctx: "FileContext", expr: cst.BaseExpression) -> cst.BaseE
     """`annotations=READ_ONLY` with `READ_ONLY = ToolAnnotations(...)` at module level."""
     if not isinstance(expr, cst.Name):
         return expr
-    for statement in ctx.module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
-                        isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == expr.value:
-                    return small.value
-                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and \
-                        small.target.value == expr.value and small.value is not None:
-                    return small.value
-    return expr
+    return next((value for name, value in name_assignments(ctx.module.body) if name == expr.value), expr)
 
 
 # -- effects ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from mcplint.mcp import sdk
-from mcplint.mcp.builder import argument, call_args, string_value
+from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 
@@ -61,17 +61,7 @@ class MetaText:
 
 class _FileInfo:
     def __init__(self, ctx: "FileContext") -> None:
-        self.constants: dict[str, cst.BaseExpression] = {}
-        for statement in _top_level_statements(ctx.module.body):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target, value = small.targets[0].target, small.value
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    target, value = small.target, small.value
-                else:
-                    continue
-                if isinstance(target, cst.Name):
-                    self.constants[target.value] = value
+        self.constants: dict[str, cst.BaseExpression] = dict(name_assignments(_top_level_statements(ctx.module.body)))
 
 
 _CACHE: "weakref.WeakKeyDictionary[FileContext, _FileInfo]" = weakref.WeakKeyDictionary()

@@ -4,7 +4,7 @@ import libcst as cst
 
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
-from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -412,17 +412,7 @@ class ToolSsrf(Rule):
 
     def _module_constants(self) -> dict[str, cst.BaseExpression]:
         if self._constants is None:
-            self._constants = {}
-            for statement in self.ctx.module.body:
-                if not isinstance(statement, cst.SimpleStatementLine):
-                    continue
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        target = small.targets[0].target
-                        if isinstance(target, cst.Name):
-                            self._constants[target.value] = small.value
-                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
-                        self._constants[small.target.value] = small.value
+            self._constants = dict(name_assignments(self.ctx.module.body))
         return self._constants
 
     # -- guards --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
@@ -803,21 +803,12 @@ class UntrustedContentReturned(Rule):
     def _module_constants(self) -> dict[str, str]:
         if self._constants is None:
             self._constants = {}
-            for statement in self.ctx.module.body:
-                if not isinstance(statement, cst.SimpleStatementLine):
-                    continue
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        target, value = small.targets[0].target, small.value
-                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                        target, value = small.target, small.value
-                    else:
-                        continue
-                    text = string_value(value)
-                    if text is None and isinstance(value, cst.FormattedString):
-                        text = "".join(p.value for p in value.parts if isinstance(p, cst.FormattedStringText))
-                    if isinstance(target, cst.Name) and text is not None:
-                        self._constants[target.value] = text
+            for name, value in name_assignments(self.ctx.module.body):
+                text = string_value(value)
+                if text is None and isinstance(value, cst.FormattedString):
+                    text = "".join(p.value for p in value.parts if isinstance(p, cst.FormattedStringText))
+                if text is not None:
+                    self._constants[name] = text
         return self._constants
 
     def url_head(self, url: cst.BaseExpression, assigned: dict[str, cst.BaseExpression], depth: int = 0):

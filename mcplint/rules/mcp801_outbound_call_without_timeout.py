@@ -3,7 +3,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args
+from mcplint.mcp.builder import argument, call_args, name_assignments
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
@@ -153,14 +153,8 @@ def module_constants(module: cst.Module,
     """Module-level names assigned exactly once (`=` or an annotated assignment), but
     the `excluded` ones, and their values."""
     seen: dict[str, list[cst.BaseExpression]] = {}
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
-                        small.targets[0].target, cst.Name):
-                    seen.setdefault(small.targets[0].target.value, []).append(small.value)
-                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
-                    seen.setdefault(small.target.value, []).append(small.value)
+    for name, value in name_assignments(module.body):
+        seen.setdefault(name, []).append(value)
     return {k: v[0] for k, v in seen.items() if len(v) == 1 and k not in excluded}
 
 
