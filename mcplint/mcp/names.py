@@ -68,5 +68,9 @@ class ImportTable:
         name = dotted(node)
         return self.qualify_dotted(name) if name is not None else None
 
+    def imports_package(self, packages) -> bool:
+        """Does the file import anything from one of these top-level packages?"""
+        return any(target.split(".", 1)[0] in packages for target in self.aliases.values())
+
     def is_imported(self, name: str) -> bool:
         return name.split(".", 1)[0] in self.aliases

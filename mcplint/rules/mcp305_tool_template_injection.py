@@ -212,10 +212,9 @@ class ToolTemplateInjection(Rule):
         # named like one: `Settings.from_string(text)` is not a template.
         if not ENVIRONMENT_NAME.search(name.rsplit(".", 1)[-1]):
             return None
-        aliases = self.ctx.imports.aliases.values()
-        if any(a == "jinja2" or a.startswith("jinja2.") for a in aliases):
+        if self.ctx.imports.imports_package(("jinja2",)):
             return "jinja2"
-        if any(a.startswith("django.template") for a in aliases):
+        if any(a.startswith("django.template") for a in self.ctx.imports.aliases.values()):
             return "django"
         return None
 

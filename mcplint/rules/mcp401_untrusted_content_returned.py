@@ -647,14 +647,12 @@ class UntrustedContentReturned(Rule):
         return text if is_attribute else f"{text}()"
 
     def crawls(self) -> bool:
-        return any(name.split(".", 1)[0] in CRAWL_MODULES for name in self.ctx.imports.aliases.values())
+        return self.ctx.imports.imports_package(CRAWL_MODULES)
 
     def _fetches(self) -> bool:
         """Does this file import anything that fetches web content? (Skips the rest cheaply.)"""
         if self._imports_fetcher is None:
-            self._imports_fetcher = any(
-                name.split(".", 1)[0] in FETCHING_MODULES for name in self.ctx.imports.aliases.values()
-            )
+            self._imports_fetcher = self.ctx.imports.imports_package(FETCHING_MODULES)
         return self._imports_fetcher
 
     # -- helpers of this file -------------------------------------------------------------

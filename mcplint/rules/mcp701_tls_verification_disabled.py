@@ -139,7 +139,7 @@ class TlsVerificationDisabled(ClientScopes, Rule):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._skip = is_test_path(ctx.path)
-        self._mcp = any(q.split(".", 1)[0] in ("mcp", "fastmcp") for q in ctx.imports.aliases.values())
+        self._mcp = ctx.imports.imports_package(("mcp", "fastmcp"))
         self._opt_in: list[bool] = []
         self._classes: list[str] = []
         self._constants: dict[str, cst.BaseExpression] | None = None

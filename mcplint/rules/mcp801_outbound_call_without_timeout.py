@@ -243,8 +243,7 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
         super().__init__(ctx)
         self._skip = is_test_path(ctx.path)
         # a name can be bound to a client object only in a file that imports a client library
-        self._may_bind_clients = any(target.split(".", 1)[0] in ("requests", "httpx", "aiohttp")
-                                     for target in ctx.imports.aliases.values())
+        self._may_bind_clients = ctx.imports.imports_package(("requests", "httpx", "aiohttp"))
         self._default_timeout: bool | None = None
         self._mounted: set[str] | None = None
 
