@@ -6,7 +6,19 @@ Imported on demand: the SARIF object model alone costs a pre-commit run 70 ms.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Callable
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Diagnostics saying a file was not analysed at all: notifications or scan messages in
+# the formats that have them, not results.
+NOT_ANALYSED = frozenset({"MCP001", "MCP002"})
+
+
+def clean(text: str) -> str:
+    """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
 
 _MODULES = {
     "json": "json_report",
@@ -35,4 +47,4 @@ class _Formats(dict):
 
 FORMATS: dict[str, Callable] = _Formats()
 
-__all__ = ["FORMATS"]
+__all__ = ["FORMATS", "NOT_ANALYSED", "clean"]

@@ -9,16 +9,15 @@ GitHub shows at most 10 annotations of each level per step; the rest stay in the
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mcplint.finding import Finding, Severity
+from mcplint.report import clean
 
 if TYPE_CHECKING:
     from mcplint.engine import ScanResult
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 COMMAND = {
     Severity.CRITICAL: "error",
@@ -28,13 +27,10 @@ COMMAND = {
 }
 
 
-def _clean(text: str) -> str:
-    """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def escape_data(text: str) -> str:
-    return _clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 import mcplint
 from mcplint.checklist import ITEM_BY_ID
 from mcplint.finding import Finding, RuleMeta, Severity, Span
+from mcplint.report import NOT_ANALYSED, clean
 from mcplint.report.github import annotation_path
 
 if TYPE_CHECKING:
     from mcplint.engine import ScanResult
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SCHEMA_VERSION = "15.0.6"
 SCHEMA_URI = (
@@ -45,8 +44,6 @@ TOOL_URL = "https://github.com/mcplint/mcplint"
 ID_NAMESPACE = uuid.UUID("5f0c1d2e-8a4b-5c6d-9e7f-0a1b2c3d4e5f")
 TRACKING_ALGORITHM = "hash"
 
-# Diagnostics saying a file was not analysed at all: scan messages, not vulnerabilities.
-NOT_ANALYSED = frozenset({"MCP001", "MCP002"})
 
 SEVERITY = {
     Severity.CRITICAL: "Critical",
@@ -60,20 +57,17 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # the schema's pattern: no fraction, no zone 
 MAX_NAME, MAX_DESCRIPTION, MAX_SOLUTION = 255, 1_048_576, 7000
 
 
-def _clean(text: str) -> str:
-    """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _limit(text: str, size: int) -> str:
-    text = _clean(text)
+    text = clean(text)
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def vulnerability_id(finding: Finding) -> str:
     """A UUID from the fingerprint (rule, file, handler, statement, occurrence)."""
     key = finding.fingerprint or "\x1f".join((finding.code, finding.path, str(finding.span), finding.message))
-    return str(uuid.uuid5(ID_NAMESPACE, _clean(key)))
+    return str(uuid.uuid5(ID_NAMESPACE, clean(key)))
 
 
 def _identifiers(meta: RuleMeta) -> list[dict[str, str]]:
@@ -95,11 +89,11 @@ def _identifiers(meta: RuleMeta) -> list[dict[str, str]]:
 
 
 def _text(value: str) -> dict[str, str]:
-    return {"type": "text", "value": _clean(value)}
+    return {"type": "text", "value": clean(value)}
 
 
 def _file_location(path: str, span: Span) -> dict[str, Any]:
-    return {"type": "file-location", "file_name": _clean(path), "line_start": span.line, "line_end": span.end_line}
+    return {"type": "file-location", "file_name": clean(path), "line_start": span.line, "line_end": span.end_line}
 
 
 def _details(finding: Finding, path_of) -> dict[str, Any]:
@@ -143,7 +137,7 @@ def _vulnerability(finding: Finding, path_of) -> dict[str, Any]:
     meta = finding.rule
     path = path_of(finding.path)
     span = finding.span
-    location = {"file": _clean(path), "start_line": span.line, "end_line": span.end_line}
+    location = {"file": clean(path), "start_line": span.line, "end_line": span.end_line}
     vulnerability: dict[str, Any] = {
         "id": vulnerability_id(finding),
         "name": _limit(meta.summary or meta.name, MAX_NAME),
@@ -170,7 +164,7 @@ def _vulnerability(finding: Finding, path_of) -> dict[str, Any]:
 
 
 def _message(finding: Finding, path_of) -> dict[str, str]:
-    return {"level": "warn", "value": _clean(f"{path_of(finding.path)}:{finding.span.line}: {finding.message}")}
+    return {"level": "warn", "value": clean(f"{path_of(finding.path)}:{finding.span.line}: {finding.message}")}
 
 
 def _now() -> datetime:

@@ -8,7 +8,6 @@ as plain `Text` with control characters made visible, never as rich markup.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import libcst as cst
@@ -31,11 +30,11 @@ from mcplint.mcp.join import (
     TransportInfo,
     is_test_path,
 )
+from mcplint.report import clean
 from mcplint.report.console import safe
 
 SCHEMA_VERSION = 1
 KINDS = ("tool", "resource", "prompt", "completion")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _DESCRIPTION_WIDTH = 100
 _ANNOTATION_WIDTH = 50
 _DEFAULT_WIDTH = 30
@@ -47,7 +46,7 @@ _SEEN_IN_SHOWN = 4
 
 def _clean(text: str | None) -> str | None:
     """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
-    return None if text is None else _SURROGATE.sub("\ufffd", text)
+    return None if text is None else clean(text)
 
 
 def _value(value: object) -> object:

@@ -9,30 +9,26 @@ only `summary.seconds` differs between two scans of the same code.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mcplint
 from mcplint.checklist import scorecard
 from mcplint.finding import Finding, RuleMeta, Severity, Span, TraceStep
+from mcplint.report import clean
 
 if TYPE_CHECKING:
     from mcplint.engine import ScanResult
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SCHEMA_VERSION = 1
 SEVERITIES = tuple(reversed(Severity))  # critical first
 
 
-def _clean(text: str) -> str:
-    """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _optional(text: str | None) -> str | None:
-    return None if text is None else _clean(text)
+    return None if text is None else clean(text)
 
 
 def _location(span: Span) -> dict[str, int]:
@@ -40,7 +36,7 @@ def _location(span: Span) -> dict[str, int]:
 
 
 def _step(step: TraceStep, finding: Finding) -> dict[str, Any]:
-    return {"path": _clean(step.path or finding.path), **_location(step.span), "note": _clean(step.note)}
+    return {"path": clean(step.path or finding.path), **_location(step.span), "note": clean(step.note)}
 
 
 def finding_data(finding: Finding) -> dict[str, Any]:
@@ -52,9 +48,9 @@ def finding_data(finding: Finding) -> dict[str, Any]:
         "confidence": finding.confidence.value,
         "checklist": meta.checklist,
         "cwe": meta.cwe,
-        "path": _clean(finding.path),
+        "path": clean(finding.path),
         **_location(finding.span),
-        "message": _clean(finding.message),
+        "message": clean(finding.message),
         "handler": _optional(finding.handler),
         "trace": [_step(step, finding) for step in finding.trace],
         "fingerprint": finding.fingerprint,
@@ -69,9 +65,9 @@ def _fix(finding: Finding) -> dict[str, Any] | None:
     if fix is None or finding.rule.redact:  # an edit of a secret's line would echo it
         return None
     return {
-        "description": _clean(fix.description),
+        "description": clean(fix.description),
         "safe": fix.safe,
-        "edits": [{"path": _clean(edit.path or finding.path), **_location(edit.span), "text": _clean(edit.text)}
+        "edits": [{"path": clean(edit.path or finding.path), **_location(edit.span), "text": clean(edit.text)}
                   for edit in fix.edits],
     }
 

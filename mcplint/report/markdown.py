@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from mcplint.checklist import FAIL, PASS, UNKNOWN, scorecard
 from mcplint.finding import Finding, Severity
+from mcplint.report import clean
 
 if TYPE_CHECKING:
     from mcplint.engine import ScanResult
@@ -35,7 +36,6 @@ MAX_CHARS = 60_000  # GitHub rejects comments over 65,536 characters
 TABLE_MESSAGE_CHARS = 300  # longer messages are cut in the table (in full in the details)
 WORD_JOINER = "\u2060"
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _BREAKS = re.compile(r"\r\n|[\r\n\t]")
 # ASCII punctuation that can start Markdown or HTML inline: code, emphasis, links and
@@ -49,7 +49,7 @@ STATUS_ICON = {PASS: "✅ pass", FAIL: "❌ fail", UNKNOWN: "❔ unknown"}
 
 def _visible(text: str) -> str:
     """One line with invisible and control characters shown as escapes."""
-    text = _SURROGATE.sub("\ufffd", text)
+    text = clean(text)
     text = _BREAKS.sub(" ", text)
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 

@@ -50,19 +50,17 @@ from sarif_om import (
 import mcplint
 from mcplint.docs import rule_markdown
 from mcplint.finding import Finding, RuleMeta, Severity, Span
+from mcplint.report import NOT_ANALYSED, clean
 
 if TYPE_CHECKING:
     from mcplint.engine import ScanResult
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/mcplint/mcplint"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "mcplint/v1"
 
-# Diagnostics saying a file was not analysed at all: notifications, not results.
-NOT_ANALYSED = frozenset({"MCP001", "MCP002"})
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -110,13 +108,10 @@ def to_sarif(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_sarif(v) for v in obj]
     if isinstance(obj, str):
-        return _clean(obj)
+        return clean(obj)
     return obj
 
 
-def _clean(text: str) -> str:
-    """Replace lone surrogates (undecodable file-name bytes) so the text encodes as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _utf8(text: str) -> bytes:
