@@ -123,7 +123,16 @@ def analyse_source(path: str, data: bytes, rules: list[type[Rule]], project: Pro
         pending = follow({path: result.facts}, index, rule_by_code())
         result.findings.extend(place_pending(pending, {path: data}, rule_by_code()))
     result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
+    result.findings = _of_enabled(result.findings, rules)
     return result
+
+
+def _of_enabled(findings: list[Finding], rules) -> list[Finding]:
+    """Only the findings of enabled rules: the engine's diagnostics (a file that does not
+    parse, one over its budget) are made wherever the problem shows and kept here only if
+    `select`/`ignore` keep their code."""
+    enabled = {r.code for r in rules}
+    return [f for f in findings if f.code in enabled]
 
 
 def analyse_file_bytes(
@@ -147,37 +156,29 @@ def analyse_file_bytes(
     prefilter matches (so it is not run again here).
     """
     result = FileResult(path)
-    enabled = {r.code for r in rules}
+    text_rules = [r for r in rules if r.scope == "text" and r.wants_file(path)] if kind == "text" else []
+    if kind == "text" and not text_rules:
+        return result  # a manifest read only for the project facts
+    if b"\x00" in data:
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        expected = "mcplint reads UTF-8 text" if kind == "text" else \
+            "Python source must be UTF-8 or declare an 8-bit encoding"
+        detail = f"UTF-16 encoded ({expected})" if utf16 else "binary file (contains NUL bytes)"
+        result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
+        return result
     if kind == "text":
-        text_rules = [r for r in rules if r.scope == "text" and r.wants_file(path)]
-        if not text_rules:
-            return result  # a manifest read only for the project facts
-        if b"\x00" in data:
-            if "MCP002" in enabled:
-                utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
-                detail = "UTF-16 encoded (mcplint reads UTF-8 text)" if utf16 else "binary file (contains NUL bytes)"
-                result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
-            return result
         from mcplint.text import analyse_text
 
-        findings, result.evidence, text = analyse_text(path, data, text_rules, project)
-        result.findings = [f for f in findings if f.code != "MCP002" or "MCP002" in enabled]
+        result.findings, result.evidence, text = analyse_text(path, data, text_rules, project)
         result.parsed = True
         result.suppressions = suppress.parse(text, python=False)
-        return result
-    if b"\x00" in data:
-        if "MCP002" in enabled:
-            utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
-            detail = "UTF-16 encoded (Python source must be UTF-8 or declare an 8-bit encoding)" if utf16 \
-                else "binary file (contains NUL bytes)"
-            result.findings.append(_diagnostic("MCP002", path, Span(1), detail))
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
     text: str | None = None
     if is_mcp or file_rules:
-        outcome = _parse(path, data, enabled)
+        outcome = _parse(path, data)
         if isinstance(outcome, Finding):
             result.findings.append(outcome)
         else:
@@ -194,7 +195,7 @@ def analyse_file_bytes(
     return result
 
 
-def _parse(path: str, data: bytes, enabled: set[str]):
+def _parse(path: str, data: bytes):
     """libcst's tree, or the diagnostic that says why there is none.
 
     CPython's own parser reads the file first: it is ten times faster than libcst,
@@ -275,7 +276,8 @@ def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file
 
 
 def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules) -> list[Finding]:
-    """Mark suppressed findings of one file; return findings about the suppressions themselves."""
+    """Mark suppressed findings of one file; return findings about the suppressions themselves
+    (kept only if MCP003/MCP004 are enabled, like every diagnostic: see `_of_enabled`)."""
     from mcplint.registry import find_rule
 
     enabled = {r.code for r in rules}
@@ -283,15 +285,13 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
     for item in suppressions:
         span = Span(item.line, item.column)
         if not item.codes:
-            if "MCP004" in enabled:
-                extra.append(_diagnostic("MCP004", path, span, f"`{item.text}` names no rule; write `# mcplint: ignore[CODE]`"))
+            extra.append(_diagnostic("MCP004", path, span, f"`{item.text}` names no rule; write `# mcplint: ignore[CODE]`"))
             continue
         resolved = []
         for written in item.codes:
             rule = find_rule(written)
             if rule is None:
-                if "MCP004" in enabled:
-                    extra.append(_diagnostic("MCP004", path, span, f"unknown rule `{written}`"))
+                extra.append(_diagnostic("MCP004", path, span, f"unknown rule `{written}`"))
             else:
                 resolved.append((written, rule.code))
         for written, code in resolved:
@@ -301,7 +301,7 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
                 finding.justification = item.reason
             if hits:
                 item.used.add(code)
-            elif code in enabled and "MCP003" in enabled:
+            elif code in enabled:  # a rule that did not run cannot have found anything
                 extra.append(_diagnostic("MCP003", path, span, f"no `{written}` finding on this line"))
     return extra
 
@@ -395,7 +395,7 @@ def scan(
         result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
         ignored = config.ignored_for(path)
         findings.extend(
-            f for f in result.findings
+            f for f in _of_enabled(result.findings, rules)
             if not any(_matches(s, f.rule) for s in ignored) and f.confidence >= config.min_confidence
         )
     findings.sort(key=Finding.sort_key)

@@ -279,3 +279,12 @@ def test_extend_sinks_from_config(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.mcplint.extend-sinks]\nMCP501 = ["x.y"]\n')
     bad = invoke()
     assert bad.exit_code == 2 and "`MCP501` is not a rule that follows tool input" in bad.stderr
+
+
+def test_diagnostics_follow_select_and_ignore(project: Path) -> None:
+    """A file that does not parse is MCP001, like any rule: `--ignore` silences it."""
+    (project / "broken.py").write_text("from mcp.server.fastmcp import FastMCP\ndef f(:\n")
+    assert "MCP001" in invoke("--quiet").stdout
+    silenced = invoke("--quiet", "--ignore", "MCP001")
+    assert silenced.exit_code == 0 and "MCP001" not in silenced.stdout
+    assert "MCP001" not in invoke("--quiet", "--select", "MCP3").stdout
