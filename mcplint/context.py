@@ -10,12 +10,12 @@ phase. Rules see no difference: `ctx.handler` is a `Handler` either way (kind
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mcplint.deps import Project
 from mcplint.finding import Confidence, Evidence, Finding, Severity, Span, TraceStep, source_lines
@@ -24,7 +24,8 @@ from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
 from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
-from mcplint.positions import positions_for
+from mcplint.parse import parse_module
+from mcplint.positions import Positions, syntax_of
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
@@ -62,12 +63,16 @@ class FileContext:
         index: ModuleIndex | None = None,
         extra_sinks: tuple[tuple[str, tuple[str, ...]], ...] = (),
         project: Project | None = None,
+        syntax: ast.Module | None = None,
     ) -> None:
+        """`syntax`: CPython's `ast` of the same source, for cheap positions."""
         self.path = path
         self.project = project or Project()  # manifests, SDK versions, other files
         self._evidence: list[tuple[str, cst.CSTNode, str, str]] = []
         self.gave_up: list["Rule"] = []  # rules that hit the recursion limit in this file
         self.module = module
+        self.syntax = syntax
+        self._positions: Positions | None = None
         self.model = model
         self.imports = imports
         self.index = index
@@ -183,9 +188,14 @@ class FileContext:
         """What the rules saw of controls in place, with lines."""
         if not self._evidence:
             return []
-        positions = _positions(self.module, source, [node for _, node, _, _ in self._evidence])
+        positions = self.positions().resolve(node for _, node, _, _ in self._evidence)
         return [Evidence(item, self.path, positions[node].start.line, note, code)
                 for item, node, note, code in self._evidence if node in positions]
+
+    def positions(self) -> Positions:
+        if self._positions is None:
+            self._positions = Positions(self.module, self.syntax)
+        return self._positions
 
     # -- traversal ----------------------------------------------------------------
     def run(self, rules: Iterable["Rule"]) -> None:
@@ -215,7 +225,8 @@ class FileContext:
         real = [r for r in self._reports if not (_symbolic(r.handler) and r.taint is not None)]
         if not real:
             return []
-        placed = place(self.module, lines, self.path, [
+        positions = self.positions()
+        placed = place(positions, lines, self.path, [
             (r.rule.meta, r.node, r.statement, r.message, r.severity, r.confidence,
              r.handler.function if r.handler is not None and (r.handler_level or r.node is r.handler.function) else None,
              r.handler.label if r.handler is not None and not _symbolic(r.handler) else None,
@@ -225,7 +236,7 @@ class FileContext:
         ])
         for report, finding in zip(real, placed):
             if report.fix is not None:
-                finding.fix = report.fix.resolve(self.module, lines)
+                finding.fix = report.fix.resolve(self.module, lines, positions)
         return placed
 
     def facts(self) -> FileFacts:
@@ -253,7 +264,10 @@ class FileContext:
             for site, _ in sites:
                 wanted.add(id(site.node))
                 wanted |= {id(step.node) for taint in site.args.values() for step in taint.steps}
-        ordinal = {id(node): number for number, node in enumerate(walk.iter_nodes(self.module)) if id(node) in wanted}
+        tree = walk.active()
+        if tree is None or tree.nodes[0] is not self.module:
+            tree = walk.Tree(self.module)
+        ordinal = {key: tree.order[key] for key in wanted if key in tree.order}
 
         def steps(taint: Taint) -> tuple[tuple[int, str], ...]:
             return tuple((ordinal[id(s.node)], s.note) for s in taint.steps if id(s.node) in ordinal)
@@ -343,16 +357,13 @@ def _symbolic(handler: Handler | None) -> bool:
     return handler is not None and handler.kind == SYMBOLIC
 
 
-def place(module: cst.Module, lines: list[str], path: str, items) -> list[Finding]:
+def place(positions: Positions, lines: list[str], path: str, items) -> list[Finding]:
     """Findings with positions. Each item: (rule meta, node, statement, message, severity,
     confidence, handler function for header suppressions, handler label, trace steps
     as (path, node, note)); trace nodes of other files are given as spans already."""
-    needed = [n for item in items for n in (item[1], item[2], item[6], *(step[1] for step in item[8]))
-              if isinstance(n, cst.CSTNode)]
-    positions = _positions(module, "\n".join(lines), needed)
 
     def span(node) -> Span:
-        return node if isinstance(node, Span) else _span(positions[node])
+        return node if isinstance(node, Span) else _span(positions.get(node))
 
     out = []
     for meta, node, statement, message, severity, confidence, function, label, trace in items:
@@ -363,7 +374,7 @@ def place(module: cst.Module, lines: list[str], path: str, items) -> list[Findin
         if function is not None:
             suppress |= _header_lines(function, positions)
         steps = [(step_path, span(step_node), note) for step_path, step_node, note in trace
-                 if isinstance(step_node, Span) or step_node in positions]
+                 if isinstance(step_node, Span) or positions.get(step_node) is not None]
         out.append(_finding(meta, path, where, message, severity, confidence, lines, label, steps, suppress))
     return out
 
@@ -407,11 +418,12 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
     headers: dict[tuple[str, int], set[int]] = {}
     lines: dict[str, list[str]] = {}
     for path, ordinals in wanted.items():
-        module = cst.parse_module(contents[path])
-        nodes = {n: node for n, node in enumerate(walk.iter_nodes(module)) if n in ordinals}
-        positions = _positions(module, contents[path], list(nodes.values()))
+        module = parse_module(contents[path])
+        tree = walk.Tree(module)
+        nodes = {n: tree.nodes[n] for n in ordinals if n < len(tree.nodes)}
+        positions = Positions(module, syntax_of(contents[path]), tree)
         for number, node in nodes.items():
-            spans[(path, number)] = _span(positions[node])
+            spans[(path, number)] = _span(positions.get(node))
             headers[(path, number)] = _header_lines(node, positions)
         lines[path] = source_lines(contents[path].decode(module.encoding, "replace"))
     out = []
@@ -424,14 +436,6 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
         out.append(_finding(rules_by_code[item.code].meta, item.path, where, item.message, item.severity,
                             item.confidence, lines[item.path], item.handler, steps, suppress))
     return out
-
-
-def _positions(module: cst.Module, source, nodes: list[cst.CSTNode]):
-    """Positions of `nodes` (and of everything in their top-level statements)."""
-    positions = positions_for(module, source, nodes)
-    if any(node not in positions for node in nodes):  # e.g. the module itself
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    return positions
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:

@@ -182,12 +182,12 @@ def analyse_file_bytes(
         if isinstance(outcome, Finding):
             result.findings.append(outcome)
         else:
-            module = outcome
+            module, syntax = outcome
             # not module.code: regenerating the source recurses as deep as the tree
             text = data.decode(module.encoding, "replace")
             result.parsed = True
-            _run_rules(result, path, module, text, mcp_rules if is_mcp else [], file_rules, deep=deep, index=index,
-                       extra_sinks=extra_sinks, project=project)
+            _run_rules(result, path, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
+                       index=index, extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -196,22 +196,24 @@ def analyse_file_bytes(
 
 
 def _parse(path: str, data: bytes):
-    """libcst's tree, or the diagnostic that says why there is none.
+    """(libcst's tree, CPython's `ast` or None), or the diagnostic that says why there is none.
 
     CPython's own parser reads the file first: it is ten times faster than libcst,
     gives the messages users know, and stops inputs (thousands of nested brackets)
-    that would crash libcst's native parser and the whole process with it.
+    that would crash libcst's native parser and the whole process with it. Its tree
+    gives statements' lines for positions (`mcplint.positions`).
     """
     import warnings
 
     import libcst as cst
 
-    cpython_ok = False
+    from mcplint.parse import parse_module
+
+    syntax = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings of scanned code are not ours to print
-            compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-        cpython_ok = True
+            syntax = compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
     except SyntaxError as exc:
@@ -221,9 +223,9 @@ def _parse(path: str, data: bytes):
     except ValueError as exc:  # NUL bytes, undecodable source
         return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
     try:
-        return cst.parse_module(data)
+        return parse_module(data), syntax
     except cst.ParserSyntaxError as exc:
-        if cpython_ok:
+        if syntax is not None:
             # newer grammar than libcst knows, or a libcst limit: the code is fine
             return _diagnostic("MCP002", path, Span(max(exc.raw_line, 1)),
                                f"valid Python that mcplint's parser cannot read: {str(exc.message).splitlines()[0]}")
@@ -237,40 +239,42 @@ def _parse(path: str, data: bytes):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
 
 
-def _run_rules(result: FileResult, path: str, module, text: str, mcp_rules, file_rules, *, deep: bool, index,
-               extra_sinks: tuple = (), project: Project | None = None) -> None:
+def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rules, file_rules, *, deep: bool,
+               index, extra_sinks: tuple = (), project: Project | None = None) -> None:
     import libcst as cst
 
     from mcplint.context import FileContext
+    from mcplint.mcp import walk
     from mcplint.mcp.builder import build_model
     from mcplint.mcp.model import FileModel
     from mcplint.mcp.names import ImportTable
 
     try:
-        if mcp_rules:
-            model, imports = build_model(module)
-        else:
-            model, imports = FileModel(), ImportTable()
-            for statement in module.body:  # top-level imports are enough for file rules
-                if isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        if isinstance(small, (cst.Import, cst.ImportFrom)):
-                            imports.add(small)
-        result.servers, result.handlers = len(model.servers), len(model.handlers)
-        with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
-        active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
-        ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
-                          extra_sinks=extra_sinks if with_mcp else (), project=project)
-        ctx.run(rule(ctx) for rule in active)
-        for server in model.servers if with_mcp else ():
-            for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
-                ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
-        result.findings.extend(ctx.findings(source_lines(text)))
-        result.evidence = ctx.evidence(text)
-        for rule in ctx.gave_up:
-            result.findings.append(_diagnostic("MCP002", path, Span(1),
-                                               f"{rule.code} skipped part of this file: too deeply nested to analyse"))
-        result.facts = ctx.facts() if with_mcp else None
+        with walk.indexed(module):
+            if mcp_rules:
+                model, imports = build_model(module)
+            else:
+                model, imports = FileModel(), ImportTable()
+                for statement in module.body:  # top-level imports are enough for file rules
+                    if isinstance(statement, cst.SimpleStatementLine):
+                        for small in statement.body:
+                            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                                imports.add(small)
+            result.servers, result.handlers = len(model.servers), len(model.handlers)
+            with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
+            active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
+            ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
+                              extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
+            ctx.run(rule(ctx) for rule in active)
+            for server in model.servers if with_mcp else ():
+                for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
+                    ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
+            result.findings.extend(ctx.findings(source_lines(text)))
+            result.evidence = ctx.evidence(text)
+            for rule in ctx.gave_up:
+                result.findings.append(_diagnostic("MCP002", path, Span(1),
+                                                   f"{rule.code} skipped part of this file: too deeply nested to analyse"))
+            result.facts = ctx.facts() if with_mcp else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
 

@@ -31,10 +31,10 @@ import libcst as cst
 
 from mcplint.files import PYTHON_SUFFIXES
 from mcplint.finding import Edit, Finding, Fix, Span  # Edit and Fix are plain data: findings carry them
-from mcplint.mcp import walk
 
 if TYPE_CHECKING:
     from mcplint.config import Config
+    from mcplint.positions import Positions
     from mcplint.engine import ScanResult
 
 MAX_PASSES = 8  # a fix that makes room for another: a few passes settle any real file
@@ -50,7 +50,7 @@ class NodeFix:
     changes: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]
     safe: bool = True
 
-    def resolve(self, module: cst.Module, lines: list[str]) -> Fix | None:
+    def resolve(self, module: cst.Module, lines: list[str], positions: Positions) -> Fix | None:
         """Text edits for the placed finding; None when the source does not read back
         as the tree says (then no fix is offered rather than a wrong one).
 
@@ -60,18 +60,17 @@ class NodeFix:
         """
         from libcst.metadata import MetadataWrapper, PositionProvider
 
-        from mcplint.positions import positions_for
-
         edits: list[Edit] = []
         try:
             for old, new in self.changes:
-                top = next((s for s in module.body if any(n is old for n in walk.iter_nodes(s))), None)
+                chain = positions.tree.ancestors(old)
+                top = chain[1] if len(chain) > 1 else None
                 if top is None:
                     return None
                 alone = cst.Module(body=[top], default_indent=module.default_indent,
                                    default_newline=module.default_newline)
                 local = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-                where = positions_for(module, "\n".join(lines), [old]).get(old)
+                where = positions.get(old)
                 if where is None or old not in local:
                     return None
                 shift = where.start.line - local[old].start.line

@@ -27,6 +27,7 @@ from mcplint.mcp import sdk
 from mcplint.files import is_test_path
 from mcplint.mcp.join import ModuleFacts, ProjectModel, collect, join
 from mcplint.mcp.project import ModuleIndex
+from mcplint.parse import parse_module
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _read(source: SourceFile) -> bytes | Skipped:
 
 def _parse(path: str, data: bytes) -> cst.Module | Skipped:
     try:
-        return cst.parse_module(data)
+        return parse_module(data)
     except cst.ParserSyntaxError as exc:
         try:  # CPython's message and line are the ones users know
             compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)

@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from posixpath import dirname, join as join_path, normpath
-from typing import Callable, Iterator, Mapping, Union
+from typing import Callable, Mapping, Union
 
 import libcst as cst
 
@@ -37,6 +37,7 @@ from mcplint.mcp.builder import argument, call_args, function_params, node_sourc
 from mcplint.mcp.model import FileModel, Param, Server, Value
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
+from mcplint.positions import Positions, syntax_of
 
 MAX_IMPORT_HOPS = 8  # re-exports followed from one import (`from .tools import x` -> tools/__init__ -> ...)
 _SNIPPET = 60
@@ -423,7 +424,6 @@ class _Walker(cst.CSTVisitor):
         self.class_consts: dict[str, dict[str, str]] = {}  # module-level class -> NAME = "literal"
         self.class_fields: dict[str, list[tuple[str, str | None, bool]]] = {}  # pydantic-ish fields
         self.classes: list[tuple[cst.ClassDef, _Scope]] = []  # with the scope it is defined in
-        self.decorator_of: dict[int, tuple[cst.FunctionDef, int]] = {}
         self.loops: dict[int, tuple[tuple[str, cst.BaseExpression], ...]] = {}  # id(call) -> enclosing `for x in ...`
         self._loops: list[tuple[str, cst.BaseExpression]] = []
         self.decorated: list[tuple[str, cst.FunctionDef, _Scope]] = []
@@ -489,8 +489,6 @@ class _Walker(cst.CSTVisitor):
         for decorator in node.decorators:
             self.node_scope[id(decorator)] = self.scope
         scope = self._define("function", node.name.value, node.body)
-        for position, decorator in enumerate(node.decorators):
-            self.decorator_of[id(decorator)] = (node, position)
         self.function_qual[id(node)] = scope.qual
         self.functions.append((scope.qual, node))
         if node.decorators:
@@ -689,205 +687,17 @@ def _short(node: cst.CSTNode, limit: int = _SNIPPET) -> str:
 
 
 class _Locator:
-    """file:line of nodes without resolving libcst positions for the whole file.
+    """file:line of nodes, each from the statement that holds it (`mcplint.positions`):
+    no positions are resolved for the whole file unless `positions` is given."""
 
-    `PositionProvider` regenerates the source of the whole module, which costs more
-    than parsing it. Functions and their decorators take their lines from CPython's
-    `ast` (cheap); any other node from positions resolved for the one top-level
-    statement that holds it, shifted by that statement's line in the `ast`.
-    """
-
-    def __init__(self, path: str, module: cst.Module, walker: _Walker, positions: Mapping | None, source: bytes | None):
+    def __init__(self, path: str, module: cst.Module, positions: Mapping | None, source: bytes | None):
         self.path = path
-        self.module = module
-        self.walker = walker
-        self.positions = positions
-        self.functions: dict[str, list[tuple[Location, list[Location]]]] = {}
-        self.occurrence: dict[int, tuple[str, int]] = {}  # id(FunctionDef) -> (qualname, nth of that name)
-        self.lines: list[int] | None = None  # ast line of each top-level statement
-        self.tree: ast.Module | None = None
-        self._ast_index: list[int] = []  # the `ast` statement each top-level statement starts with
-        self.source_lines: list[str] = []
-        self._members: list[dict[int, tuple | None] | None] = [None] * len(module.body)
-        self._partial: dict[object, Mapping] = {}
-        self._texts: dict[int, list[str]] = {}
-        if positions is None and source is not None:
-            self._read_ast(source)
-
-    def _read_ast(self, source: bytes) -> None:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return
-        lines: list[int] = []
-        count = 0
-        for statement in self.module.body:
-            if count >= len(tree.body):
-                return
-            lines.append(tree.body[count].lineno)
-            self._ast_index.append(count)
-            count += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        if count != len(tree.body):
-            return  # the two parsers disagree: resolve positions the slow way
-        self.lines = lines
-        self.tree = tree
-        try:
-            self.source_lines = _LINE_BREAK.split(source.decode(self.module.encoding, "replace"))
-        except LookupError:
-            self.source_lines = []
-        stack: list[tuple[Iterator[ast.AST], str]] = [(iter(tree.body), "")]
-        while stack:
-            children, prefix = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                qual = prefix + child.name
-                if not isinstance(child, ast.ClassDef):
-                    where = Location(self.path, child.lineno, child.col_offset + 1)
-                    decorators = [Location(self.path, d.lineno, d.col_offset) for d in child.decorator_list]
-                    self.functions.setdefault(qual, []).append((where, decorators))
-                stack.append((iter(child.body), qual + "."))
-            elif isinstance(child, (ast.stmt, ast.excepthandler)) or type(child).__name__ == "match_case":
-                stack.append((ast.iter_child_nodes(child), prefix))
-        seen: dict[str, int] = defaultdict(int)
-        for qual, function in self.walker.functions:
-            self.occurrence[id(function)] = (qual, seen[qual])
-            seen[qual] += 1
-
-    def _function(self, function: cst.FunctionDef) -> tuple[Location, list[Location]] | None:
-        found = self.occurrence.get(id(function))
-        if found is None:
-            return None
-        entries = self.functions.get(found[0], [])
-        return entries[found[1]] if found[1] < len(entries) else None
+        self.positions = positions if positions is not None else \
+            Positions(module, syntax_of(source) if source is not None else None)
 
     def find(self, node: cst.CSTNode) -> Location | None:
-        if self.positions is None and self.lines is not None:
-            if isinstance(node, cst.FunctionDef):
-                entry = self._function(node)
-                if entry is not None:
-                    return entry[0]
-            elif isinstance(node, cst.Decorator) and id(node) in self.walker.decorator_of:
-                function, position = self.walker.decorator_of[id(node)]
-                entry = self._function(function)
-                if entry is not None and position < len(entry[1]):
-                    return entry[1][position]  # ast: the expression after the `@`
-            return self._in_statement(node)
-        if self.positions is None:
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            self.positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         rng = self.positions.get(node)
         return Location(self.path, rng.start.line, rng.start.column + 1) if rng is not None else None
-
-    def _in_statement(self, node: cst.CSTNode) -> Location | None:
-        assert self.lines is not None
-        key = id(node)
-        for index, statement in enumerate(self.module.body):
-            paths = self._members[index]
-            if paths is None:
-                paths = self._members[index] = self._map(statement, self.tree.body[self._ast_index[index]])
-            if key not in paths:
-                continue
-            inner = paths[key]
-            if inner is not None:  # in a simple statement nested in blocks: resolve just that line
-                found = self._in_line(node, *inner)
-                if found is not None:
-                    return found
-            positions = self._resolve(index, statement)
-            rng = positions.get(node)
-            if rng is None:
-                return None
-            shift = self.lines[index] - positions[statement].start.line
-            return Location(self.path, rng.start.line + shift, rng.start.column + 1)
-        return None
-
-    def _resolve(self, key: object, statement: cst.BaseStatement) -> Mapping:
-        from libcst.metadata import MetadataWrapper, PositionProvider
-
-        positions = self._partial.get(key)
-        if positions is None:
-            alone = self.module.with_changes(body=[statement], header=[], footer=[])
-            positions = self._partial[key] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        return positions
-
-    def _map(self, statement: cst.BaseStatement, tree: ast.stmt) -> dict[int, tuple | None]:
-        """id(node) -> (simple statement, its `ast` statement) for nodes nested in blocks, else None."""
-        out: dict[int, tuple | None] = {id(n): None for n in walk.iter_nodes(statement)}
-        stack = [(statement, tree)]
-        while stack:
-            current, twin = stack.pop()
-            for block, twins in _blocks(current, twin):
-                position = 0
-                for child in block:
-                    if position >= len(twins):
-                        break  # the parsers disagree: those nodes keep the slow way
-                    if isinstance(child, cst.SimpleStatementLine):
-                        for n in walk.iter_nodes(child):
-                            out[id(n)] = (child, twins[position])
-                        position += len(child.body)
-                    else:
-                        stack.append((child, twins[position]))
-                        position += 1
-        return out
-
-    def _in_line(self, node: cst.CSTNode, line: cst.SimpleStatementLine, twin: ast.stmt) -> Location | None:
-        positions = self._resolve(id(line), line)
-        rng = positions.get(node)
-        if rng is None:
-            return None
-        start = positions[line].start.line
-        number = twin.lineno + rng.start.line - start
-        # Alone, the statement lost its block indentation: measure it on the real line.
-        generated = self._generated(line)
-        offset = rng.start.line - 1
-        if number > len(self.source_lines) or offset >= len(generated):
-            return None
-        original, made = self.source_lines[number - 1], generated[offset]
-        if original.lstrip() != made.lstrip():
-            return None
-        shift = (len(original) - len(original.lstrip())) - (len(made) - len(made.lstrip()))
-        return Location(self.path, number, rng.start.column + shift + 1)
-
-    def _generated(self, line: cst.SimpleStatementLine) -> list[str]:
-        text = self._texts.get(id(line))
-        if text is None:
-            code = self.module.with_changes(body=[line], header=[], footer=[]).code
-            text = self._texts[id(line)] = _LINE_BREAK.split(code)
-        return text
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def _blocks(node: cst.CSTNode, twin: ast.AST):
-    """The statement lists nested in a compound statement, each with its `ast` counterpart."""
-
-    def body(suite) -> list | None:
-        return list(suite.body) if isinstance(suite, cst.IndentedBlock) else None
-
-    pairs: list[tuple[list | None, list | None]] = []
-    if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.With, cst.For, cst.While, cst.If)):
-        pairs.append((body(node.body), getattr(twin, "body", None)))
-    if isinstance(node, (cst.For, cst.While, cst.If)) and node.orelse is not None:
-        if isinstance(node.orelse, cst.If):  # elif: the `ast` keeps it as the only statement of orelse
-            pairs.append(([node.orelse], getattr(twin, "orelse", None)))
-        else:
-            pairs.append((body(node.orelse.body), getattr(twin, "orelse", None)))
-    if isinstance(node, (cst.Try, getattr(cst, "TryStar", cst.Try))):
-        pairs.append((body(node.body), getattr(twin, "body", None)))
-        handlers = getattr(twin, "handlers", None) or []
-        for position, handler in enumerate(node.handlers):
-            if position < len(handlers):
-                pairs.append((body(handler.body), handlers[position].body))
-        if node.orelse is not None:
-            pairs.append((body(node.orelse.body), getattr(twin, "orelse", None)))
-        if node.finalbody is not None:
-            pairs.append((body(node.finalbody.body), getattr(twin, "finalbody", None)))
-    for block, twins in pairs:
-        if block is not None and isinstance(twins, list):
-            yield block, twins
 
 
 class _Collector:
@@ -903,7 +713,7 @@ class _Collector:
         constructors = {id(s.node): i for i, s in enumerate(self.model.servers) if isinstance(s.node, cst.Call)}
         self.walker = _Walker(constructors)
         walk.visit(module, self.walker)
-        self.locator = _Locator(path, module, self.walker, positions, source)
+        self.locator = _Locator(path, module, positions, source)
         self.imports = ImportTable()
         self.imports.aliases = dict(self.walker.module.imports.aliases)
         self.facts = ModuleFacts(path, imports=self.imports.aliases, defined=set(self.walker.module.assigned))
