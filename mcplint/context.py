@@ -78,7 +78,7 @@ class FileContext:
         self.index = index
         self.extra_sinks = extra_sinks
         self.handler: Handler | None = None  # the handler (or symbolic scope) the traversal is inside
-        self._stack: list[cst.CSTNode] = []
+        self._current: cst.CSTNode | None = None  # the node the traversal is visiting or leaving
         self._flows: dict[int, FunctionFlow] = {}
         self._reports: list[_Report] = []
         self._handlers = {id(h.function): h for h in model.handlers}
@@ -175,10 +175,13 @@ class FileContext:
             fields["confidence"] = fields["confidence"].lowered()
         if taint is not None and taint.sanitizers & {VALIDATED, GUARDED}:
             fields["confidence"] = fields["confidence"].lowered()
+        # the statement the traversal is in, for suppression comments on its lines
+        tree = walk.active() if self._current is not None else None
         statement = next(
-            (n for n in reversed(self._stack) if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))),
+            (n for n in reversed(tree.ancestors(self._current))
+             if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))),
             None,
-        )
+        ) if tree is not None else None
         self._reports.append(_Report(rule=rule, node=node, statement=statement, **fields))
 
     def add_evidence(self, item: str, node: cst.CSTNode, note: str, code: str) -> None:
@@ -214,7 +217,12 @@ class FileContext:
             rules.append(_ConfiguredSinks(self, configured, {type(r).code: type(r) for r in rules}))
         visitor = _Dispatcher(self, rules)
         if visitor.wants_traversal:
-            walk.visit(self.module, visitor)
+            tree = walk.active()
+            if tree is None or tree.nodes[0] is not self.module:
+                with walk.indexed(self.module) as tree:
+                    visitor.traverse(tree)
+            else:
+                visitor.traverse(tree)
 
     def findings(self, lines: list[str]) -> list[Finding]:
         """The findings of this file (`lines`: its source text, split).
@@ -489,8 +497,9 @@ class _ConfiguredSinks:
                 return
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """Runs every rule's `visit_<Node>`/`leave_<Node>` in one walk of the tree."""
+class _Dispatcher:
+    """Runs every rule's `visit_<Node>`/`leave_<Node>` in one pass over the file's
+    pre-order index: a node whose type no rule leaves is never revisited."""
 
     def __init__(self, ctx: FileContext, rules: list["Rule"]) -> None:
         self.ctx = ctx
@@ -503,7 +512,13 @@ class _Dispatcher(cst.CSTVisitor):
                 elif attr.startswith("leave_"):
                     self.leaves.setdefault(attr[6:], []).append(getattr(rule, attr))
         self.wants_traversal = bool(self.visits or self.leaves)
-        self._handler_stack: list[Handler | None] = []
+        self._by_type: dict[type, tuple[list, list]] = {}
+
+    def _hooks(self, kind: type) -> tuple[list, list]:
+        hooks = self._by_type.get(kind)
+        if hooks is None:
+            hooks = self._by_type[kind] = (self.visits.get(kind.__name__, []), self.leaves.get(kind.__name__, []))
+        return hooks
 
     def _give_up(self, hook) -> None:
         """A rule that recursed too deep on this file (a 500-part string concatenation)
@@ -515,28 +530,43 @@ class _Dispatcher(cst.CSTVisitor):
         for table in (self.visits, self.leaves):  # new lists: a loop over the old one goes on safely
             for key, hooks in table.items():
                 table[key] = [h for h in hooks if h.__self__ is not rule]
+        self._by_type.clear()
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def _run(self, hooks: list, node: cst.CSTNode) -> None:
+        for hook in hooks:
+            try:
+                hook(node)
+            except RecursionError:
+                self._give_up(hook)
+
+    def traverse(self, tree: walk.Tree) -> None:
         ctx = self.ctx
-        ctx._stack.append(node)
-        if isinstance(node, cst.FunctionDef):
-            self._handler_stack.append(ctx.handler)
-            handler = ctx._handlers.get(id(node))
-            if handler is not None:
-                ctx.handler = handler
-        for visit in self.visits.get(type(node).__name__, ()):
-            try:
-                visit(node)
-            except RecursionError:
-                self._give_up(visit)
-        return True
+        nodes, ends = tree.nodes, tree.ends
+        handlers = ctx._handlers
+        # nodes to leave once the walk is past their subtree: (end, node, outer handler)
+        open_: list[tuple[int, cst.CSTNode, Handler | None]] = []
+        for at in range(len(nodes)):
+            while open_ and open_[-1][0] <= at:
+                self._leave(*open_.pop()[1:])
+            node = nodes[at]
+            kind = type(node)
+            ctx._current = node
+            visits, leaves = self._hooks(kind)
+            if kind is cst.FunctionDef:
+                open_.append((ends[at], node, ctx.handler))
+                ctx.handler = handlers.get(id(node), ctx.handler)
+            elif leaves:
+                open_.append((ends[at], node, None))
+            if visits:
+                self._run(visits, node)
+        while open_:
+            self._leave(*open_.pop()[1:])
+        ctx._current = None
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for leave in self.leaves.get(type(original_node).__name__, ()):
-            try:
-                leave(original_node)
-            except RecursionError:
-                self._give_up(leave)
-        if isinstance(original_node, cst.FunctionDef):
-            self.ctx.handler = self._handler_stack.pop()
-        self.ctx._stack.pop()
+    def _leave(self, node: cst.CSTNode, outer: Handler | None) -> None:
+        self.ctx._current = node
+        leaves = self._hooks(type(node))[1]
+        if leaves:
+            self._run(leaves, node)
+        if type(node) is cst.FunctionDef:
+            self.ctx.handler = outer
