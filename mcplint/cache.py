@@ -4,7 +4,7 @@ One cache file per scan setting (mcplint's own code, the configuration and the p
 given) holds:
 
 - each file's per-file result (findings, function summaries, suppressions, evidence),
-  keyed by the file's content hash, how it was analysed (deep, text) and the project
+  keyed by the file's content hash, how it was analysed (its mode, text) and the project
   context it was analysed in (the set of Python files, which decides what an import
   resolves to, and the manifests, which decide SDK versions). The project phase (taint
   across files) runs again from the summaries on every run that changed anything, so
@@ -31,7 +31,7 @@ from typing import Any
 
 import mcplint
 
-FORMAT = 1
+FORMAT = 2
 KEEP = 8  # cache files kept (one per scan setting); the oldest go first
 TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -74,7 +74,7 @@ class Entry:
 
     patterns: tuple[tuple[str, ...], ...] = ()  # the text rules' file patterns
     context: str = ""  # the project context the per-file results were computed in
-    files: dict[str, tuple[str, bool, str, Any]] = field(default_factory=dict)  # path -> (digest, deep, kind, result)
+    files: dict[str, tuple[str, str, str, Any]] = field(default_factory=dict)  # path -> (digest, mode, kind, result)
     manifest: dict[str, str] = field(default_factory=dict)  # path -> digest (or "!reason") of the last scan
     final: dict[str, Any] | None = None  # the last ScanResult's fields
 
@@ -103,12 +103,12 @@ class Cache:
         except Exception:  # missing, truncated, from another version: a miss
             return None
 
-    def reusable(self, path: str, data_digest: str, deep: bool, kind: str, context: str):
+    def reusable(self, path: str, data_digest: str, mode: str, kind: str, context: str):
         """The cached per-file result for this content and context, or None."""
         if context != self.entry.context:
             return None
         cached = self.entry.files.get(path)
-        if cached is not None and cached[:3] == (data_digest, deep, kind):
+        if cached is not None and cached[:3] == (data_digest, mode, kind):
             return cached[3]
         return None
 

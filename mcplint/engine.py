@@ -10,9 +10,11 @@ follows handlers' parameters through those summaries across functions and files.
 from __future__ import annotations
 
 import ast
+import pickle
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -43,6 +45,7 @@ class FileResult:
     facts: FileFacts | None = None  # function summaries, for the project phase
     suppressions: list = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)  # controls seen in place
+    mode: str = ""  # how `scan` had it analysed (DEEP, IMPORTED, PLAIN)
 
 
 @dataclass
@@ -141,6 +144,7 @@ def analyse_file_bytes(
     rules: list[type[Rule]],
     *,
     deep: bool = False,
+    called: bool = True,
     index: ModuleIndex | None = None,
     extra_sinks: tuple = (),
     kind: str = "python",
@@ -151,6 +155,10 @@ def analyse_file_bytes(
 
     `deep`: run the MCP rules even though the file does not look like MCP code itself
     (a project module that an MCP file imports: its sinks are reached from tools).
+    `called`: with `deep`, whether handlers pass tool input into this module. One they
+    do not (MCP code only imports it) gets only the MCP rules that can report there
+    (`Rule.in_imported_modules`) and no function summaries, and is not parsed for them
+    when none can; unless it turns out to hold servers or handlers of its own.
     `kind`: "text" for a non-Python file (only the text rules that want it run).
     `in_scan`: called by `scan`, whose deep set already holds every file the MCP
     prefilter matches (so it is not run again here).
@@ -175,6 +183,9 @@ def analyse_file_bytes(
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
+    imported = None if called else _imported_rules(mcp_rules, data)
+    if is_mcp and imported == []:
+        is_mcp = False  # nothing an MCP rule could report here: the file rules alone
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
     text: str | None = None
     if is_mcp or file_rules:
@@ -187,7 +198,7 @@ def analyse_file_bytes(
             text = data.decode(module.encoding, "replace")
             result.parsed = True
             _run_rules(result, path, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
-                       index=index, extra_sinks=extra_sinks, project=project)
+                       imported=imported, index=index, extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -239,8 +250,19 @@ def _parse(path: str, data: bytes):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
 
 
+def _imported_rules(mcp_rules, data: bytes) -> list:
+    """The MCP rules that can report in a module MCP code imports without calling into it
+    with tool input (all of them where the file may build a server of its own)."""
+    if sdk.SERVER_HINT.search(data):
+        return list(mcp_rules)
+    return [r for r in mcp_rules if r.in_imported_modules is True
+            or (r.in_imported_modules is not False and r.in_imported_modules.search(data))]
+
+
 def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rules, file_rules, *, deep: bool,
-               index, extra_sinks: tuple = (), project: Project | None = None) -> None:
+               imported=None, index, extra_sinks: tuple = (), project: Project | None = None) -> None:
+    """`imported`: the MCP rules to run if the file is only imported by MCP code (see
+    `analyse_file_bytes`); None: it is called into, or MCP code itself."""
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -262,6 +284,9 @@ def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rul
                                 imports.add(small)
             result.servers, result.handlers = len(model.servers), len(model.handlers)
             with_mcp = bool(mcp_rules) and (model.is_mcp or deep)
+            summaries = with_mcp and (imported is None or model.is_mcp)
+            if with_mcp and not summaries:
+                mcp_rules = imported
             active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
             ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
                               extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
@@ -274,7 +299,7 @@ def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rul
             for rule in ctx.gave_up:
                 result.findings.append(_diagnostic("MCP002", path, Span(1),
                                                    f"{rule.code} skipped part of this file: too deeply nested to analyse"))
-            result.facts = ctx.facts() if with_mcp else None
+            result.facts = ctx.facts() if summaries else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
 
@@ -310,6 +335,9 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
     return extra
 
 
+# How `scan` analyses a Python file (see `analyse_file_bytes`): MCP code, or a module
+# handlers pass tool input to; a module MCP code only imports; any other file.
+DEEP, IMPORTED, PLAIN = "deep", "imported", "plain"
 DEEP_IMPORT_DEPTH = 2  # how far imports are followed from MCP files to find helper modules (4 found nothing more on the 40-package corpus, at 15% more time)
 
 
@@ -358,33 +386,23 @@ def scan(
     results = {path: FileResult(path, [_diagnostic("MCP002", path, Span(1), why)]) for path, why in unread.items()}
     project = read_project(list(kinds), {p: d for p, d in contents.items() if kinds[p] == "text"})
     index = ModuleIndex([p for p in contents if kinds[p] == "python"])
-    deep = _deep_set(contents, kinds, index) if any(r.scope == "mcp" for r in rules) else set()
-    work = [(path, data, path in deep, kinds[path]) for path, data in contents.items()]
+    mcp_files = _mcp_files(contents, kinds) if any(r.scope == "mcp" for r in rules) else set()
     # per-file results hold what an import resolves to and the SDK versions: valid in one context
     context = digest("\n".join([*sorted(index.paths), *(f"{p}={manifest[p]}" for p in sorted(contents)
                                                           if kinds[p] == "text")]).encode("utf-8", "surrogatepass"))
     entry = Entry(patterns=tuple(r.files for r in text_rules), context=context, manifest=manifest)
-    if cache is not None:
-        import pickle
 
-        fresh = []
-        for item in work:
-            cached = cache.reusable(item[0], manifest[item[0]], item[2], item[3], context)
-            if cached is not None:
-                results[item[0]] = pickle.loads(cached)
-                entry.files[item[0]] = (manifest[item[0]], item[2], item[3], cached)
-            else:
-                fresh.append(item)
-        work = fresh
-    for number, result in enumerate(_per_file(work, rules, index, jobs, config.extend_sinks, project), 1 + len(results)):
-        results[result.path] = result
-        if cache is not None and result.path in contents:  # before the project phase adds to it
-            import pickle
+    plan = _Plan(contents, kinds, index, mcp_files, manifest, cache, context, entry, results,
+                 (lambda: progress(len(results), len(files))) if progress is not None else None)
+    if jobs is None or jobs < 1:
+        from mcplint import workers
 
-            entry.files[result.path] = (manifest[result.path], result.path in deep, kinds[result.path],
-                                        pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        if progress is not None:
-            progress(number, len(files))
+        jobs = workers.cpu_count()
+    if plan.bytes_to_analyse() < PARALLEL_MIN_BYTES:
+        jobs = 1  # starting worker processes would cost more than it saves
+    while plan.queue:
+        for result in _per_file(plan.queue, rules, index, jobs, config.extend_sinks, project):
+            plan.done(result)
     from mcplint.context import place_pending
     from mcplint.mcp.summary import follow
     from mcplint.registry import rule_by_code
@@ -420,49 +438,128 @@ def scan(
     return ScanResult(rules=rules, config=config, seconds=time.perf_counter() - started, **final)
 
 
-def _per_file(work, rules, index: ModuleIndex, jobs: int | None, extra_sinks: tuple = (), project: Project | None = None):
+class _Plan:
+    """How each file is analysed (its mode), decided as results come in: MCP files, and
+    the project modules their handlers pass tool input to (found from their summaries),
+    DEEP; the other modules MCP files import IMPORTED, once no analysis under way can
+    still call into them; every other file PLAIN. Results come from the cache where it
+    holds one for the file's content and mode; the rest wait in `queue`."""
+
+    def __init__(self, contents, kinds, index: ModuleIndex, mcp_files: set[str], manifest, cache, context: str,
+                 entry, results: dict[str, FileResult], progress: Callable[[], None] | None) -> None:
+        self.contents, self.kinds, self.index = contents, kinds, index
+        self.manifest, self.cache, self.context, self.entry = manifest, cache, context, entry
+        self.results = results
+        self.progress = progress
+        self.queue: deque = deque()
+        self.modes: dict[str, str] = {}
+        self.waiting = _deep_set(contents, kinds, index, mcp_files) - mcp_files
+        self.outstanding = 1  # DEEP analyses not done yet (their calls may still reach `waiting`), and the start
+        for path in contents:
+            if path in mcp_files:
+                self.schedule(path, DEEP)
+        self.outstanding -= 1  # every MCP file is under way (or done, from the cache)
+        for path in contents:
+            if path not in mcp_files and path not in self.waiting:
+                self.schedule(path, PLAIN)
+        self._release()
+
+    def bytes_to_analyse(self) -> int:
+        return sum(len(item[1]) for item in self.queue) + sum(len(self.contents[p]) for p in self.waiting)
+
+    def schedule(self, path: str, mode: str, first: bool = False) -> None:
+        self.modes[path] = mode
+        self.outstanding += mode == DEEP
+        cached = None
+        if self.cache is not None:
+            cached = self.cache.reusable(path, self.manifest[path], mode, self.kinds[path], self.context)
+        if cached is not None:
+            self.done(pickle.loads(cached), cached)
+        else:
+            (self.queue.appendleft if first else self.queue.append)((path, self.contents[path], mode, self.kinds[path]))
+
+    def done(self, result: FileResult, pickled: bytes | None = None) -> None:
+        path = result.path
+        if result.mode != self.modes[path]:
+            return  # superseded: it is being analysed again, DEEP
+        self.results[path] = result
+        if self.cache is not None:  # before the project phase adds to it
+            self.entry.files[path] = (self.manifest[path], result.mode, self.kinds[path],
+                                      pickled or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self.outstanding -= result.mode == DEEP
+        for target in _called_into(path, result.facts, self.index) if result.facts is not None else ():
+            if target in self.waiting or self.modes.get(target) == IMPORTED:
+                self.waiting.discard(target)
+                stale = next((at for at, item in enumerate(self.queue) if item[0] == target), None)
+                if stale is not None:
+                    del self.queue[stale]
+                self.schedule(target, DEEP, first=True)
+        self._release()
+        if self.progress is not None:
+            self.progress()
+
+    def _release(self) -> None:
+        if not self.outstanding and self.waiting:  # nothing under way can call into them any more
+            imported = sorted(self.waiting)
+            self.waiting.clear()
+            for path in imported:
+                self.schedule(path, IMPORTED)
+
+
+def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tuple = (),
+              project: Project | None = None):
     """The per-file phase, in worker processes the scan can stop (see `mcplint.workers`).
 
-    A file that runs over MAX_FILE_SECONDS, or crashes its worker, becomes an MCP002
-    diagnostic and the scan goes on. Results are keyed by path and sorted afterwards,
-    so the output does not depend on the number of workers or the order they finish in.
+    `work`: (path, bytes, mode, kind) items; the caller may add to it while it reads
+    results. A file that runs over MAX_FILE_SECONDS, or crashes its worker, becomes an
+    MCP002 diagnostic and the scan goes on. Results are keyed by path and sorted
+    afterwards, so the output does not depend on the number of workers or the order
+    they finish in.
     """
     from mcplint import workers
 
-    if jobs is None or jobs < 1:
-        jobs = workers.cpu_count()
-    large = sum(len(item[1]) for item in work) >= PARALLEL_MIN_BYTES
     if workers.available() and MAX_FILE_SECONDS > 0 and work:
         def analyse(item) -> FileResult:
-            path, data, deep, kind = item
-            return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
-                                      in_scan=True,
-                                      project=project)
+            return _analyse_item(item, rules, index, extra_sinks, project)
 
         def failed(item, why: str) -> FileResult:
-            return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)])
+            return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)], mode=item[2])
 
         try:
-            yield from workers.run(work, analyse, failed, jobs=jobs if large else 1, budget=MAX_FILE_SECONDS)
+            yield from workers.run(work, analyse, failed, jobs=jobs, budget=MAX_FILE_SECONDS)
             return
         except OSError:  # no process support here (sandboxes): analyse in this process
             pass
-    elif jobs > 1 and large:
-        from concurrent.futures import ProcessPoolExecutor
+    elif jobs > 1:
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        done: set[str] = set()
+        running: dict = {}
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                                      initargs=(rules, index, extra_sinks, project)) as pool:
-                for result in pool.map(_worker_run, work, chunksize=8):
-                    done.add(result.path)
-                    yield result
+                while work or running:
+                    while work and len(running) < 2 * jobs:
+                        item = work.popleft()
+                        running[pool.submit(_worker_run, item)] = item
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        result = future.result()
+                        del running[future]
+                        yield result
             return
         except (OSError, ImportError, BrokenProcessPool):  # no process support, or a worker died: finish here
-            work = [item for item in work if item[0] not in done]
-    for item in work:
-        yield _within_budget(item, rules, index, extra_sinks, project)
+            work.extendleft(running.values())
+    while work:
+        yield _within_budget(work.popleft(), rules, index, extra_sinks, project)
+
+
+def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: Project | None) -> FileResult:
+    path, data, mode, kind = item
+    result = analyse_file_bytes(path, data, rules, deep=mode != PLAIN, called=mode == DEEP, index=index,
+                                extra_sinks=extra_sinks, kind=kind, in_scan=True, project=project)
+    result.mode = mode
+    return result
 
 
 _WORKER: dict = {}
@@ -483,18 +580,12 @@ class _OverBudget(Exception):
 def _within_budget(item, rules, index, extra_sinks, project) -> FileResult:
     """The per-file phase for one file, stopped after MAX_FILE_SECONDS (a timer signal
     interrupts the analysis between Python steps; where there are no timer signals,
-    no budget). `item`: (path, bytes, deep, kind)."""
-    path, data, deep, kind = item
+    no budget). `item`: (path, bytes, mode, kind)."""
+    path = item[0]
     budget = MAX_FILE_SECONDS
     usable = budget > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-    def analyse() -> FileResult:
-        return analyse_file_bytes(path, data, rules, deep=deep, index=index, extra_sinks=extra_sinks, kind=kind,
-                                  in_scan=True,
-                                  project=project)
-
     if not usable:
-        return analyse()
+        return _analyse_item(item, rules, index, extra_sinks, project)
 
     def expire(signum, frame):
         raise _OverBudget
@@ -502,17 +593,23 @@ def _within_budget(item, rules, index, extra_sinks, project) -> FileResult:
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, budget)
     try:
-        return analyse()
+        return _analyse_item(item, rules, index, extra_sinks, project)
     except _OverBudget:
-        return FileResult(path, [_diagnostic("MCP002", path, Span(1), f"exceeded the {budget:g} s budget for one file")])
+        return FileResult(path, [_diagnostic("MCP002", path, Span(1), f"exceeded the {budget:g} s budget for one file")],
+                          mode=item[2])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
-def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIndex) -> set[str]:
+def _mcp_files(contents: dict[str, bytes], kinds: dict[str, str]) -> set[str]:
+    return {path for path, data in contents.items() if kinds[path] == "python" and sdk.MCP_PREFILTER.search(data)}
+
+
+def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIndex,
+              mcp_files: set[str] | None = None) -> set[str]:
     """MCP files, and the project modules they import (a sink often sits in a helper)."""
-    frontier = {path for path, data in contents.items() if kinds[path] == "python" and sdk.MCP_PREFILTER.search(data)}
+    frontier = set(_mcp_files(contents, kinds) if mcp_files is None else mcp_files)
     deep = set(frontier)
     for _ in range(DEEP_IMPORT_DEPTH):
         found = set()
@@ -526,6 +623,20 @@ def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIn
         if not frontier:
             break
     return deep
+
+
+def _called_into(path: str, facts: FileFacts, index: ModuleIndex) -> set[str]:
+    """The other project files whose functions this file's functions pass their
+    parameters to, or registers as handlers: where `summary.follow` may go next."""
+    names = [record.resolved for summary in facts.functions.values() for record in summary.calls
+             if record.resolved not in facts.functions]  # not a function of this file
+    names += [qualified for _, _, qualified in facts.imported_handlers]
+    found = set()
+    for name in names:
+        target = index.resolve(path, name)
+        if target is not None and target.path != path:
+            found.add(target.path)
+    return found
 
 
 def _read(source: SourceFile) -> bytes | FileResult:

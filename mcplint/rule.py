@@ -92,6 +92,13 @@ class Rule:
     escape_sanitizes: ClassVar[bool] = False
     # The flagged span is a secret: the console masks it in the source excerpt.
     redact: ClassVar[bool] = False
+    # "mcp" rules: can the rule report (or record evidence) in a project module that
+    # MCP code imports but that no handler passes tool input to? True: anywhere (the
+    # default); False: never, because each report needs tool input or a server or
+    # handler of the file itself; a prefilter: only in a file whose bytes match it.
+    # The engine analyses such a module with the rules that can report there, and does
+    # not parse it when none can. Tests check every report against this.
+    in_imported_modules: ClassVar["bool | Prefilter | AnyOf"] = True
 
     meta: ClassVar[RuleMeta]
 

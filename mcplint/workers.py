@@ -76,8 +76,10 @@ class _Worker:
         self.conn.close()
 
 
-def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float) -> Iterator:
-    """Results of `analyse(item)` for every item, in completion order.
+def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float) -> Iterator:
+    """Results of `analyse(item)` for every item, in completion order, from up to `jobs`
+    workers. `items` may be a deque that the caller extends while it reads results (work
+    found from earlier results); the run ends when it is empty and no worker is busy.
 
     An item still running after `budget` seconds (0: no budget) gets
     `on_failure(item, "exceeded the N s budget for one file")`; an item whose worker
@@ -86,13 +88,13 @@ def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: in
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("fork")
-    pending = deque(items)
-    idle: list[_Worker] = [_Worker(context, analyse) for _ in range(max(1, min(jobs, len(items))))]
+    pending = items if isinstance(items, deque) else deque(items)
+    idle: list[_Worker] = []
     busy: dict[object, _Worker] = {}
     try:
         while pending or busy:
-            while idle and pending:
-                worker = idle.pop()
+            while pending and (idle or len(busy) < jobs):
+                worker = idle.pop() if idle else _Worker(context, analyse)
                 worker.give(pending.popleft())
                 busy[worker.conn] = worker
             timeout = None
@@ -109,8 +111,6 @@ def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: in
                     worker.stop(kill=True)
                     how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                     yield on_failure(worker.item, f"crashed the analysis ({how})")
-                    if pending:
-                        idle.append(_Worker(context, analyse))
                     continue
                 if status == "error":
                     raise value
@@ -123,8 +123,6 @@ def run(items: list[tuple], analyse: Analyse, on_failure: OnFailure, *, jobs: in
                         del busy[conn]
                         worker.stop(kill=True)
                         yield on_failure(worker.item, f"exceeded the {budget:g} s budget for one file")
-                        if pending:
-                            idle.append(_Worker(context, analyse))
     finally:
         for worker in idle:
             worker.stop()

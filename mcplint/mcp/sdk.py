@@ -49,6 +49,12 @@ SERVER_FACTORIES: dict[str, str] = {
 # another module) is taken for a server of unknown configuration.
 SERVER_CLASS_SUFFIXES = ("FastMCP", "MCPServer")
 
+# A file that does not look like MCP code (MCP_PREFILTER) but may still hold a server
+# or handlers of its own: a project subclass of a server class, low-level handler
+# tables reached through a project module's re-exports.
+SERVER_HINT = Prefilter(re.compile(rb""), anchors=(*(s.encode() for s in SERVER_CLASS_SUFFIXES), b"CallToolRequest",
+                                                    b"add_request_handler", b"request_handlers"))
+
 # Type names of server objects, for `def register(mcp: FastMCP)` helpers.
 SERVER_TYPE_NAMES = frozenset({"FastMCP", "MCPServer", "Server", "FastMCPProxy"})
 

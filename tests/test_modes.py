@@ -1,0 +1,155 @@
+"""How `scan` analyses each file: MCP files and the modules their handlers pass tool
+input to get every MCP rule and function summaries (DEEP); modules MCP code only
+imports get the rules that can report there (IMPORTED); other files only the file
+rules (PLAIN). The modes change what is parsed, never what is found."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mcplint import engine, workers
+from mcplint.config import Config
+from mcplint.engine import DEEP, IMPORTED, PLAIN
+
+SERVER = """
+    from mcp.server.fastmcp import FastMCP
+    from pkg import called, imported
+
+    mcp = FastMCP("files")
+
+    @mcp.tool()
+    def archive(path: str) -> str:
+        return called.pack(path)
+
+    @mcp.tool()
+    def version() -> str:
+        return imported.VERSION
+"""
+CALLED = """
+    from pkg.shell import run
+
+    def pack(target):
+        return run(f"tar czf out.tgz {target}")
+"""
+SHELL = """
+    import subprocess
+
+    def run(command):
+        return subprocess.check_output(command, shell=True, text=True)  # the sink, two calls away
+"""
+IMPORTED_ONLY = """
+    import os
+
+    VERSION = "1.0"
+
+    def wipe(folder):
+        os.system("rm -rf " + folder)  # nothing passes tool input here
+"""
+UNRELATED = """
+    import os
+
+    def clean(folder):
+        os.system("rm -rf " + folder)
+"""
+
+
+def _project(root: Path, **files: str) -> None:
+    for name, text in files.items():
+        target = root / f"{name.replace('.', '/')}.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def modes(monkeypatch) -> dict[str, str]:
+    """The mode each file was analysed in, in this process."""
+    seen: dict[str, str] = {}
+    real = engine._analyse_item
+
+    def recording(item, *args):
+        seen[item[0]] = item[2]
+        return real(item, *args)
+
+    monkeypatch.setattr(workers, "available", lambda: False)
+    monkeypatch.setattr(engine, "_analyse_item", recording)
+    return seen
+
+
+def test_each_file_gets_the_mode_its_role_needs(tmp_path: Path, modes) -> None:
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
+                          "pkg.imported": IMPORTED_ONLY, "other": UNRELATED})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes == {
+        "pkg/server.py": DEEP,
+        "pkg/called.py": DEEP,  # archive() passes `path` to pack()
+        "pkg/shell.py": DEEP,  # pack() passes it on to run(): found from called.py's summaries
+        "pkg/imported.py": IMPORTED,  # imported by the server, never handed tool input
+        "pkg/__init__.py": PLAIN,
+        "other.py": PLAIN,
+    }
+    found = {(f.path, f.code) for f in result.active}
+    assert ("pkg/shell.py", "MCP301") in found
+    assert not any(path in ("pkg/imported.py", "other.py") for path, _ in found)
+
+
+def test_modes_survive_the_cache(tmp_path: Path, modes) -> None:
+    project = tmp_path / "project"
+    _project(project, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
+                         "pkg.imported": IMPORTED_ONLY})
+    config = Config(root=project)
+    first = engine.scan([project], config, jobs=1, cache_dir=tmp_path / "cache")
+    (project / "pkg" / "server.py").write_text(textwrap.dedent(SERVER) + "\n# edited\n")
+    modes.clear()
+    second = engine.scan([project], config, jobs=1, cache_dir=tmp_path / "cache")
+    assert modes == {"pkg/server.py": DEEP}  # every other file's result came from the cache, in its mode
+    assert [(f.path, f.code, f.span) for f in second.findings] == [(f.path, f.code, f.span) for f in first.findings]
+    cold = engine.scan([project], config, jobs=1)
+    assert [(f.path, f.code, f.span) for f in cold.findings] == [(f.path, f.code, f.span) for f in second.findings]
+
+
+LOWLEVEL = """
+    from pkg.compat import Server, types
+    from pkg.runner import execute
+
+    server = Server("ops")
+
+    async def handle(request):
+        return execute(request.params.arguments["cmd"])
+
+    server.request_handlers[types.CallToolRequest] = handle
+"""
+RUNNER = """
+    import subprocess
+
+    def execute(command):
+        return subprocess.run(command, shell=True)
+"""
+MAIN = """
+    import mcp
+    from pkg import lowlevel, runner
+"""
+
+
+def test_an_imported_module_with_handlers_of_its_own_gets_its_callees_followed(tmp_path: Path, modes) -> None:
+    """`lowlevel` looks like no MCP code (its SDK names come through a project module) but
+    registers a handler: it is analysed in full, and `runner`, which it calls, again DEEP."""
+    _project(tmp_path, **{"main": MAIN, "pkg.__init__": "", "pkg.compat": "", "pkg.lowlevel": LOWLEVEL,
+                          "pkg.runner": RUNNER})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/lowlevel.py"] == IMPORTED and modes["pkg/runner.py"] == DEEP
+    assert [(f.path, f.code) for f in result.active] == [("pkg/runner.py", "MCP301")]
+
+
+def test_parallel_workers_take_work_found_on_the_way(tmp_path: Path, monkeypatch) -> None:
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
+                          "pkg.imported": IMPORTED_ONLY, "other": UNRELATED, "main": MAIN, "pkg.compat": "",
+                          "pkg.lowlevel": LOWLEVEL, "pkg.runner": RUNNER})
+    serial = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    parallel = engine.scan([tmp_path], Config(root=tmp_path), jobs=2)
+    assert [(f.path, f.code, f.span, f.trace) for f in parallel.findings] == \
+        [(f.path, f.code, f.span, f.trace) for f in serial.findings]
+    assert {f.path for f in parallel.active} == {"pkg/shell.py", "pkg/runner.py"}
