@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
@@ -223,6 +224,12 @@ class FileContext:
                     visitor.traverse(tree)
             else:
                 visitor.traverse(tree)
+
+    def made(self) -> list[tuple[str, str]]:
+        """(rule code, "a finding" or "evidence") for what the rules made here that is
+        not a function summary."""
+        return [(r.rule.code, "a finding") for r in self._reports if not (_symbolic(r.handler) and r.taint is not None)] \
+            + [(code, "evidence") for _, _, _, code in self._evidence if code]
 
     def findings(self, lines: list[str]) -> list[Finding]:
         """The findings of this file (`lines`: its source text, split).
@@ -497,6 +504,12 @@ class _ConfiguredSinks:
                 return
 
 
+@lru_cache(maxsize=None)
+def _hook_names(kind: type) -> tuple[tuple[str, str, str], ...]:
+    """("visit" or "leave", node type name, attribute) of every hook of a rule class."""
+    return tuple((attr[:5], attr[6:], attr) for attr in dir(kind) if attr.startswith(("visit_", "leave_")))
+
+
 class _Dispatcher:
     """Runs every rule's `visit_<Node>`/`leave_<Node>` in one pass over the file's
     pre-order index: a node whose type no rule leaves is never revisited."""
@@ -506,11 +519,8 @@ class _Dispatcher:
         self.visits: dict[str, list] = {}
         self.leaves: dict[str, list] = {}
         for rule in rules:
-            for attr in dir(type(rule)):
-                if attr.startswith("visit_"):
-                    self.visits.setdefault(attr[6:], []).append(getattr(rule, attr))
-                elif attr.startswith("leave_"):
-                    self.leaves.setdefault(attr[6:], []).append(getattr(rule, attr))
+            for table, node_type, attr in _hook_names(type(rule)):
+                (self.visits if table == "visit" else self.leaves).setdefault(node_type, []).append(getattr(rule, attr))
         self.wants_traversal = bool(self.visits or self.leaves)
         self._by_type: dict[type, tuple[list, list]] = {}
 

@@ -10,6 +10,7 @@ follows handlers' parameters through those summaries across functions and files.
 from __future__ import annotations
 
 import ast
+import os
 import pickle
 import signal
 import threading
@@ -197,7 +198,7 @@ def analyse_file_bytes(
             # not module.code: regenerating the source recurses as deep as the tree
             text = data.decode(module.encoding, "replace")
             result.parsed = True
-            _run_rules(result, path, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
+            _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
                        imported=imported, index=index, extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
@@ -259,8 +260,8 @@ def _imported_rules(mcp_rules, data: bytes) -> list:
             or (r.in_imported_modules is not False and r.in_imported_modules.search(data))]
 
 
-def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rules, file_rules, *, deep: bool,
-               imported=None, index, extra_sinks: tuple = (), project: Project | None = None) -> None:
+def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text: str, mcp_rules, file_rules, *,
+               deep: bool, imported=None, index, extra_sinks: tuple = (), project: Project | None = None) -> None:
     """`imported`: the MCP rules to run if the file is only imported by MCP code (see
     `analyse_file_bytes`); None: it is called into, or MCP code itself."""
     import libcst as cst
@@ -291,6 +292,8 @@ def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rul
             ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
                               extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
             ctx.run(rule(ctx) for rule in active)
+            if CHECK_DECLARATIONS and with_mcp and not model.is_mcp:
+                _check_declarations(ctx, data)
             for server in model.servers if with_mcp else ():
                 for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
                     ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
@@ -302,6 +305,24 @@ def _run_rules(result: FileResult, path: str, module, syntax, text: str, mcp_rul
             result.facts = ctx.facts() if summaries else None
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
+
+
+# Set in the tests: an MCP rule that reports (or records evidence) in a file without a
+# server or handler of its own, against its `Rule.in_imported_modules`, fails the test,
+# rather than a wrong declaration silently losing findings in imported modules.
+CHECK_DECLARATIONS = os.environ.get("MCPLINT_CHECK_DECLARATIONS") == "1"
+
+
+def _check_declarations(ctx, data: bytes) -> None:
+    from mcplint.registry import rule_by_code
+
+    rules = rule_by_code()
+    for code, what in ctx.made():
+        rule = rules.get(code)
+        declared = rule.in_imported_modules if rule is not None and rule.scope == "mcp" else True
+        if declared is not True and (declared is False or not declared.search(data)):
+            raise AssertionError(f"{code} made {what} in {ctx.path}, a file with no server or handler, which its "
+                                 f"`in_imported_modules` ({declared!r}) says it cannot")
 
 
 def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules) -> list[Finding]:
@@ -519,6 +540,13 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
     from mcplint import workers
 
     if workers.available() and MAX_FILE_SECONDS > 0 and work:
+        # what analysis imports, imported once here: forked workers inherit it, and the
+        # project phase needs most of it anyway
+        import mcplint.context  # noqa: F401
+        import mcplint.mcp.builder  # noqa: F401
+        import mcplint.parse  # noqa: F401
+        import mcplint.text  # noqa: F401
+
         def analyse(item) -> FileResult:
             return _analyse_item(item, rules, index, extra_sinks, project)
 
