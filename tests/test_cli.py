@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -288,3 +289,160 @@ def test_diagnostics_follow_select_and_ignore(project: Path) -> None:
     silenced = invoke("--quiet", "--ignore", "MCP001")
     assert silenced.exit_code == 0 and "MCP001" not in silenced.stdout
     assert "MCP001" not in invoke("--quiet", "--select", "MCP3").stdout
+
+
+# -- command lines read without typer (mcplint.cli.parse_plain) ---------------------------
+
+
+def _typer_arguments(argv: list[str]):
+    """The command and arguments typer hands to the command for `argv`, or the exit code."""
+    from mcplint import cli
+
+    seen = []
+    result = CliRunner().invoke(cli.build_app(lambda command, arguments: seen.append((command, arguments))), argv)
+    called = [item for item in seen if item[0] is not cli.main_callback]
+    return called[0] if called and result.exit_code == 0 else result.exit_code
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scan"],
+        ["scan", "server.py"],
+        ["scan", "--force-exclude", "a.py", "b/c.py"],
+        ["scan", "-q", "--format", "json", "-o", "out.json", "src"],
+        ["scan", "--format=sarif", "--output=o.sarif", "--select", "MCP3", "--select", "MCP5,MCP7", "--ignore=MCP501"],
+        ["scan", "-f", "gitlab-sast", "-j", "2", "--jobs", "3", "--color", "never", "--no-progress", "--exit-zero"],
+        ["scan", "--fail-on", "high", "--min-confidence", "medium", "--config", "x.toml", "--isolated", "-v"],
+        ["scan", "--statistics", "--baseline", "b.json", "--no-cache", "--cache-dir", "c", "--diff", "main"],
+        ["scan", "--exclude", "a/*", "--extend-exclude", "b/*", "--", "--weird.py", "x.py", "-"],
+        ["scan", "--fail-on", ""],
+        ["rules"],
+        ["rules", "-f", "json"],
+        ["explain", "MCP301"],
+        ["inventory", "src", "--format", "json", "--color", "always"],
+        ["checklist", "-f", "markdown", "--exit-zero", "-o", "card.md"],
+        ["fix", "--diff", "--unsafe-fixes", "-q", "src"],
+    ],
+)
+def test_plain_command_lines_get_what_typer_gives(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcplint import cli
+
+    monkeypatch.delenv("MCPLINT_CACHE_DIR", raising=False)
+    plain = cli.parse_plain(argv)
+    assert plain is not None, argv
+    command, arguments = _typer_arguments(argv)
+    assert plain == (command, arguments)
+
+
+def test_plain_command_line_reads_the_cache_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcplint import cli
+
+    monkeypatch.setenv("MCPLINT_CACHE_DIR", "/tmp/somewhere")
+    assert cli.parse_plain(["scan"]) == _typer_arguments(["scan"])
+    assert cli.parse_plain(["scan"])[1]["cache_dir"] == Path("/tmp/somewhere")
+    assert cli.parse_plain(["scan", "--cache-dir", "here"]) == _typer_arguments(["scan", "--cache-dir", "here"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--version"],
+        ["--version", "scan"],
+        ["scan", "--help"],
+        ["scan", "-h"],
+        ["scan", "--bogus"],
+        ["scan", "-qv"],  # typer reads clusters; the plain reader leaves them to it
+        ["scan", "-fjson"],
+        ["scan", "--format", "xml"],
+        ["scan", "--format"],
+        ["scan", "--jobs", "two"],
+        ["scan", "--jobs", "-1"],
+        ["scan", "--jobs", "02"],
+        ["scan", "--select", "-x"],
+        ["scan", "--quiet=yes"],
+        ["scan", "-"],
+        ["explain"],
+        ["explain", "MCP301", "MCP302"],
+        ["rules", "extra"],
+        ["baseline", "write"],
+        ["nonsense"],
+    ],
+)
+def test_anything_else_goes_to_typer(argv: list[str]) -> None:
+    from mcplint import cli
+
+    assert cli.parse_plain(argv) is None
+
+
+def test_shell_completion_goes_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcplint import cli
+
+    monkeypatch.setenv("_MCPLINT_COMPLETE", "bash_complete")
+    assert cli.parse_plain(["scan"]) is None
+
+
+def test_main_without_typer_reports_as_typer_does(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from mcplint import cli
+
+    (project / "server.py").write_text(VULNERABLE)
+    (project / "clean.py").write_text(SAFE)
+    for args, code in ((["server.py", "-q"], 1), (["clean.py"], 0), (["server.py", "--fail-on", "bogus"], 2),
+                       (["server.py", "--format", "json", "--no-cache"], 1)):
+        argv = ["scan", "--color", "never", *args]
+        assert cli.parse_plain(argv) is not None
+        monkeypatch.setattr("sys.argv", ["mcplint", *argv])
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main()
+            raise SystemExit(0)
+        out, err = capsys.readouterr()
+        typer_result = invoke(*args)
+        assert exit_info.value.code == typer_result.exit_code, args
+        assert _untimed(out) == _untimed(typer_result.stdout), args
+        assert _untimed(err) == _untimed(typer_result.stderr), args
+
+
+def _untimed(text: str) -> str:
+    return re.sub(r'\d+\.\d+s\b|"seconds": [\d.]+', "T", text)
+
+
+def test_a_plain_scan_imports_neither_typer_nor_rich(project: Path) -> None:
+    import subprocess
+    import sys
+
+    (project / "server.py").write_text(VULNERABLE)
+    probe = (
+        "import sys\n"
+        "from mcplint import cli\n"
+        "sys.argv = ['mcplint', 'scan', 'server.py', '--format', 'json', '-q', '--no-cache']\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(repr(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'pydantic', 'rich'})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True)
+    assert done.stderr.strip().endswith("[]"), done.stderr
+    assert '"MCP301"' in done.stdout
+
+
+def test_a_closed_pipe_exits_1_and_an_interrupt_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from mcplint import cli
+
+    def broken_pipe():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    streams = sys.stdout, sys.stderr
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli._run_plain(broken_pipe, {})
+        assert exit_info.value.code == 1
+    finally:
+        sys.stdout, sys.stderr = streams
+    with pytest.raises(SystemExit) as exit_info:
+        cli._run_plain(interrupted, {})
+    assert exit_info.value.code == 130
