@@ -1,18 +1,18 @@
-import re
 
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import call_args
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 
 # An `if` whose test reads like a development switch: `if settings.debug:`, `if DEV_MODE:`.
-_DEV_SWITCH = re.compile(r"(?i)(?:^|[^a-z])(?:dev|devel|development|debug|test|testing|local|demo|sandbox|insecure)"
+_DEV_SWITCH = lazy_compile(r"(?i)(?:^|[^a-z])(?:dev|devel|development|debug|test|testing|local|demo|sandbox|insecure)"
                          r"(?:[^a-z]|$)|_dev\b|dev_")
 # Functions that only tests or local demos call.
-_DEV_FUNCTION = re.compile(r"(?i)^(?:test_|_?(?:dev|debug|demo|local|fake|mock|dummy)_)|_(?:dev|debug|test|demo)$")
+_DEV_FUNCTION = lazy_compile(r"(?i)^(?:test_|_?(?:dev|debug|demo|local|fake|mock|dummy)_)|_(?:dev|debug|test|demo)$")
 
 
 class Nesting:

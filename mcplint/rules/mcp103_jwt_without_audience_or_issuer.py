@@ -1,10 +1,10 @@
-import re
 
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import call_args, string_value
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
 from mcplint.files import is_test_path
@@ -17,9 +17,9 @@ _OPTIONS = (
     ("verify_exp", Severity.MEDIUM, "accepts expired tokens"),
 )
 # Code that decides who the caller is (an unverified peek elsewhere may be harmless).
-_VERIFYING = re.compile(r"(?i)verif|validat|authent|authoriz|check|require|introspect|current_user|get_user|identity"
+_VERIFYING = lazy_compile(r"(?i)verif|validat|authent|authoriz|check|require|introspect|current_user|get_user|identity"
                         r"|login|permission|access_token|bearer")
-_VERIFYING_CLASS = re.compile(r"Verifier|Auth|Provider|Middleware|Backend")
+_VERIFYING_CLASS = lazy_compile(r"Verifier|Auth|Provider|Middleware|Backend")
 
 
 def _false(expr: cst.BaseExpression | None) -> bool:

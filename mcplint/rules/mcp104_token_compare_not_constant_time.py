@@ -1,4 +1,3 @@
-import re
 
 import libcst as cst
 
@@ -6,6 +5,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
 from mcplint.files import is_test_path
@@ -21,9 +21,9 @@ _REQUEST_PARTS = frozenset({"headers", "query_params", "cookies", "META", "GET",
 _SIGNATURE_WORDS = frozenset({"signature", "hmac"})
 _ENV_GETTERS = sdk.ENV_GETTERS | {"os.environ.__getitem__"}
 # Code that authenticates a caller: where two credential-named values compared are a check.
-_AUTH_FUNCTION = re.compile(r"(?i)verif|validat|authenticat|authoriz|check|require|guard|protect|login|permission"
+_AUTH_FUNCTION = lazy_compile(r"(?i)verif|validat|authenticat|authoriz|check|require|guard|protect|login|permission"
                             r"|^dispatch$|^__call__$")
-_AUTH_CLASS = re.compile(r"(?i)verifier|guard|middleware|backend")
+_AUTH_CLASS = lazy_compile(r"(?i)verifier|guard|middleware|backend")
 
 
 def _unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:

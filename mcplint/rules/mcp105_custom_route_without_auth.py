@@ -7,6 +7,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Server
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp501_hardcoded_secret import is_secret_name
@@ -45,28 +46,28 @@ _PRIVILEGED_METHODS = {
     "run_tool": ("calls MCP tools", Confidence.HIGH),
 }
 # Helpers whose name says they change state: `await reset_index()`, `store.delete_all()`.
-_STATE_CHANGING = re.compile(
+_STATE_CHANGING = lazy_compile(
     r"^_?(?:delete|drop|purge|truncate|destroy|wipe|reset|revoke|grant|shutdown|restart|reboot|terminate|kill"
     r"|reload|rotate|deploy|set_role|create_user|add_user|update_user|remove_user|run_command|execute_command"
     r"|exec_command|run_shell|clear_all)(?:_|$)",
     re.IGNORECASE,
 )
-_SQL_WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|DROP|TRUNCATE|ALTER|CREATE|GRANT|REVOKE|REPLACE|MERGE)\b", re.I)
+_SQL_WRITE = lazy_compile(r"^\s*(?:INSERT|UPDATE|DELETE|DROP|TRUNCATE|ALTER|CREATE|GRANT|REVOKE|REPLACE|MERGE)\b", re.I)
 _DB_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
 # Routes that are public by design: probes, metadata and the OAuth flow itself.
-_PUBLIC_PATH = re.compile(
+_PUBLIC_PATH = lazy_compile(
     r"^/?(?:\.well-known|health\w*|ready\w*|readiness|live\w*|liveness|ping|status|metrics|version|favicon\.ico"
     r"|robots\.txt|oauth2?|auth|sso|login|logout|callback|authorize|token|register|consent|docs|openapi\.json)(?:[/.]|$)",
     re.IGNORECASE,
 )
 # Calls that check who the caller is.
-_AUTH_CALL = re.compile(
+_AUTH_CALL = lazy_compile(
     r"verif|authent|authoriz|check_(?:auth|token|api_?key|key|permission|scope|admin|credentials)|require_"
     r"|is_admin|is_authorized|has_(?:scope|permission|role)|compare_digest|get_access_token|current_user"
     r"|validate_(?:token|api_?key|key|auth|credentials)|decode_token",
     re.IGNORECASE,
 )
-_AUTH_DECORATOR = re.compile(r"auth|requires|login_required|protected|guard|permission|api_?key|token", re.IGNORECASE)
+_AUTH_DECORATOR = lazy_compile(r"auth|requires|login_required|protected|guard|permission|api_?key|token", re.IGNORECASE)
 _REQUEST_PARTS = frozenset({"headers", "query_params", "cookies"})
 
 

@@ -8,11 +8,12 @@ from mcplint.mcp.builder import argument, node_source
 from mcplint.mcp.effects import effect_confidence, registration_call, strongest, tool_effects
 from mcplint.mcp.model import Handler, Server, Transport
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Calls that read the caller's identity or check a permission inside a tool.
 TOKEN_READERS = frozenset({"get_access_token", "get_access_token_claims", "CurrentAccessToken", "TokenClaim"})
-AUTHZ_CALL = re.compile(
+AUTHZ_CALL = lazy_compile(
     r"(?:^|_)(?:authori[sz]e\w*|(?:check|require|requires|ensure|verify|assert|has|enforce)_?"
     r"(?:scopes?|permissions?|perms?|roles?|access|admin|authori[sz]\w*|allowed|acl)"
     r"|can_(?:delete|write|edit|modify|access|admin|manage|execute|run|create|update|remove)\w*"
@@ -22,13 +23,13 @@ AUTHZ_CALL = re.compile(
 # Attributes of a token or user that a permission test reads.
 AUTHZ_ATTRS = frozenset({"scopes", "scope", "roles", "permissions", "claims", "groups"})
 # Decorators stacked on a tool that guard it (`@require_scope("admin")`, `@requires_auth`).
-AUTHZ_DECORATOR = re.compile(r"auth|permission|perm_|scope|role|admin|acl|rbac|guard|protect|login_required",
+AUTHZ_DECORATOR = lazy_compile(r"auth|permission|perm_|scope|role|admin|acl|rbac|guard|protect|login_required",
                              re.IGNORECASE)
 # Middleware that authorizes every call (fastmcp's `AuthMiddleware(auth=require_scopes(...))`);
 # authentication-only middleware (bearer/JWT/API key) does not scope clients.
-AUTHZ_MIDDLEWARE = re.compile(r"(?:Auth|Authori[sz]ation|Permission|Scope|Rbac|RBAC|Acl|ACL|AccessControl|Policy)"
+AUTHZ_MIDDLEWARE = lazy_compile(r"(?:Auth|Authori[sz]ation|Permission|Scope|Rbac|RBAC|Acl|ACL|AccessControl|Policy)"
                               r"\w*Middleware$")
-AUTHN_ONLY = re.compile(r"Bearer|Token|Jwt|JWT|OAuth|ApiKey|APIKey|Authentication", re.IGNORECASE)
+AUTHN_ONLY = lazy_compile(r"Bearer|Token|Jwt|JWT|OAuth|ApiKey|APIKey|Authentication", re.IGNORECASE)
 NETWORK_DEPLOYMENTS = frozenset({"http", "sse", "streamable-http"})
 
 

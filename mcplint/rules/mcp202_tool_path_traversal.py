@@ -9,6 +9,7 @@ from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Calls that open, list, create or delete the path they are given: qualified name ->
@@ -87,7 +88,7 @@ PATH_CONSTRUCTORS = frozenset(
 PATH_RETURNING = frozenset(
     {"resolve", "absolute", "expanduser", "joinpath", "with_name", "with_suffix", "with_stem", "relative_to"}
 )
-PATH_ANNOTATION = re.compile(r"\b(?:Pure)?(?:Posix|Windows)?Path\b|\bAsyncPath\b")
+PATH_ANNOTATION = lazy_compile(r"\b(?:Pure)?(?:Posix|Windows)?Path\b|\bAsyncPath\b")
 
 # File objects in memory: `Image.open(io.BytesIO(data))` opens no path.
 IN_MEMORY_FILES = frozenset({"io.BytesIO", "io.StringIO", "tempfile.SpooledTemporaryFile"})
@@ -99,7 +100,7 @@ CONFINING_CALLS = frozenset(
      "flask.safe_join", "flask.helpers.safe_join"}
 )
 # Functions defined elsewhere whose name promises a path check.
-VALIDATOR_NAME = re.compile(r"safe|valid|saniti|secure|confine|allowed|permitted|check_?path|within|jail",
+VALIDATOR_NAME = lazy_compile(r"safe|valid|saniti|secure|confine|allowed|permitted|check_?path|within|jail",
                             re.IGNORECASE)
 # A trivially short `startswith` argument is a deny-list (`"/"`, `".."`), not a base directory.
 DENYLIST_PREFIXES = frozenset({"/", "..", "~", "\\", ".", "../", "./"})

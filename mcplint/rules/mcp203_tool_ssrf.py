@@ -8,6 +8,7 @@ from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp202_tool_path_traversal import Parents
 
@@ -38,22 +39,22 @@ CLIENT_METHODS: dict[str, tuple[int, str]] = {
 # Receivers named like an HTTP client even when mcplint cannot see where they were made
 # (`ctx.request_context.lifespan_context.http_client`). Plain `client` is too common
 # (redis, boto3) to count.
-CLIENT_NAME = re.compile(
+CLIENT_NAME = lazy_compile(
     r"^_*(?:https?|https?_?client|httpx_?client|async_?client|https?_?session|session|sess|aiohttp_session"
     r"|client_session|requests_session)$",
     re.IGNORECASE,
 )
 
 # What a URL check must compare against to be an allow-list.
-ALLOW_NAME = re.compile(r"allow|whitelist|permit|trusted", re.IGNORECASE)
+ALLOW_NAME = lazy_compile(r"allow|whitelist|permit|trusted", re.IGNORECASE)
 HOST_ATTRS = frozenset({"hostname", "netloc", "host"})
 IP_CHECKS = frozenset({"is_private", "is_loopback", "is_link_local", "is_reserved", "is_global", "is_multicast"})
-VALIDATOR_NAME = re.compile(r"safe|valid|allow|permit|trusted|whitelist", re.IGNORECASE)
+VALIDATOR_NAME = lazy_compile(r"safe|valid|allow|permit|trusted|whitelist", re.IGNORECASE)
 
 # `re.match(r"^https://docs\.python\.org/", url)`: an anchored pattern that fixes the host.
 REGEX_MATCHERS = frozenset({"re.match", "re.fullmatch"})
-_ANCHORED_HOST = re.compile(r"^\^?(?:https\??|\(https\?\)|https?)://(?:[\w-]|\\\.)+(?::\d+)?/")
-_HOST_URL = re.compile(r"^[a-zA-Z][\w+.-]*://[^/?#]+[/?#]")
+_ANCHORED_HOST = lazy_compile(r"^\^?(?:https\??|\(https\?\)|https?)://(?:[\w-]|\\\.)+(?::\d+)?/")
+_HOST_URL = lazy_compile(r"^[a-zA-Z][\w+.-]*://[^/?#]+[/?#]")
 FULL, PARTIAL = 2, 1
 _UNKNOWN = "\x00"  # an untainted, unresolved expression in a URL's head
 

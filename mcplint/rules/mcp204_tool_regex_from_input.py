@@ -1,4 +1,3 @@
-import re
 
 import libcst as cst
 
@@ -6,6 +5,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import walk
 from mcplint.mcp.builder import argument
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.mcp.taint import source_label
 
@@ -21,7 +21,7 @@ PANDAS_OPT_IN_METHODS = frozenset({"replace", "split"})
 # Calls whose output is a regex that cannot backtrack catastrophically.
 SAFE_BUILDERS = frozenset({"re.escape", "regex.escape", "fnmatch.translate"})
 # Calls that keep the input's text: the agent still writes the pattern.
-CONTENT_PRESERVING = re.compile(
+CONTENT_PRESERVING = lazy_compile(
     r"^(?:str|strip|lstrip|rstrip|lower|upper|casefold|replace|format|join|decode|encode|unquote|unquote_plus)$"
 )
 

@@ -8,6 +8,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import source_label
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Methods that run SQL whatever the receiver: cursors and connections are local
@@ -36,20 +37,20 @@ SAFE_COMPOSERS = frozenset(
 QUERY_KEYWORDS = ("sql", "query", "operation", "statement", "sql_script")
 
 # A project's own wrapper around execute: `db._execute_query(...)`, `run_sql(...)`.
-WRAPPER_NAME = re.compile(r"^(?:execute|exec|run)(?:_\w+)?$|(?:^|_)(?:sql|query|statement)$|_sql_")
-RUNNER_NAME = re.compile(r"^(?:execute|exec|run)_?\w*(?:sql|query|statement)|^execute|sql")
-NOT_A_RUNNER = re.compile(r"^(?:log|print|format|build|make|parse|validate|check|explain|debug|render|get|is|has|to)_")
+WRAPPER_NAME = lazy_compile(r"^(?:execute|exec|run)(?:_\w+)?$|(?:^|_)(?:sql|query|statement)$|_sql_")
+RUNNER_NAME = lazy_compile(r"^(?:execute|exec|run)_?\w*(?:sql|query|statement)|^execute|sql")
+NOT_A_RUNNER = lazy_compile(r"^(?:log|print|format|build|make|parse|validate|check|explain|debug|render|get|is|has|to)_")
 # `subprocess.run`, `asyncio.run`, `loop.run_in_executor`: runners, but not of SQL.
 NOT_SQL_MODULES = ("subprocess.", "asyncio.", "anyio.", "trio.", "os.", "shutil.", "concurrent.", "threading.")
 # Names that say a value is meant to be SQL.
-SQL_NAME = re.compile(r"sql|query|statement|stmt|script", re.IGNORECASE)
-STRICT_SQL_NAME = re.compile(r"sql|statement|stmt", re.IGNORECASE)
+SQL_NAME = lazy_compile(r"sql|query|statement|stmt|script", re.IGNORECASE)
+STRICT_SQL_NAME = lazy_compile(r"sql|statement|stmt", re.IGNORECASE)
 # A call whose name promises validation or quoting (unseen: lowers confidence).
-GUARD_NAME = re.compile(r"valid|saniti|escape|quote|safe|whitelist|allowlist|allowed|check|clean|ident", re.IGNORECASE)
+GUARD_NAME = lazy_compile(r"valid|saniti|escape|quote|safe|whitelist|allowlist|allowed|check|clean|ident", re.IGNORECASE)
 # Calls a raw statement may pass through and still be the statement the agent sent.
 BENIGN_CALLS = frozenset({"str", "text", "dedent", "strip"})
 # A raw-SQL tool that restricts statements (SELECT-only, sqlparse, read-only mode).
-RAW_SQL_GUARD = re.compile(
+RAW_SQL_GUARD = lazy_compile(
     r"startswith\(\s*\(?\s*[\"'](?:select|with|show|describe|explain|pragma)"
     r"|sqlparse|read_?only|readonly|is_?write|is_?read|forbidden|allowed_(?:statements|commands|operations)"
     r"|[\"'](?:insert|update|delete|drop|alter)[\"']\s*(?:not\s+)?in\b"
@@ -57,18 +58,18 @@ RAW_SQL_GUARD = re.compile(
     re.IGNORECASE,
 )
 
-SCHEMA_TABLES = re.compile(
+SCHEMA_TABLES = lazy_compile(
     r"sqlite_master|sqlite_schema|information_schema|pg_catalog|pg_tables|pg_class|duckdb_tables|system\.tables",
     re.IGNORECASE,
 )
-SUBQUERY_OPEN = re.compile(r"\bfrom\s*\(\s*$", re.IGNORECASE)
-SQL_PHRASE = re.compile(
+SUBQUERY_OPEN = lazy_compile(r"\bfrom\s*\(\s*$", re.IGNORECASE)
+SQL_PHRASE = lazy_compile(
     r"\bselect\b.*\bfrom\b|\binsert\s+into\b|\bupdate\b.+\bset\b|\bdelete\s+from\b|\bpragma\b|\bwhere\b"
     r"|\b(?:create|drop|alter|truncate)\s+(?:temp\w*\s+)?(?:table|index|view|database|schema)\b"
     r"|\b(?:order|group)\s+by\b|\bunion\s+(?:all\s+)?select\b|\bvalues\s*\(",
     re.IGNORECASE | re.DOTALL,
 )
-SQL_WORD = re.compile(r"\b(?:SELECT|FROM|WHERE|LIMIT|OFFSET|JOIN|LIKE|USE|SHOW|DESCRIBE|INSERT|UPDATE|DELETE|CALL)\b")
+SQL_WORD = lazy_compile(r"\b(?:SELECT|FROM|WHERE|LIMIT|OFFSET|JOIN|LIKE|USE|SHOW|DESCRIBE|INSERT|UPDATE|DELETE|CALL)\b")
 
 
 def _callee_name(func: cst.BaseExpression) -> str:

@@ -1,4 +1,3 @@
-import re
 
 import libcst as cst
 
@@ -8,6 +7,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, call_args, string_value
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import source_label
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Builtins that run (or compile, to run) Python source; `builtins.eval` is the same call.
@@ -22,12 +22,12 @@ ARGV_CALLS = frozenset(
     {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
 EXEC_CALLS = frozenset({"asyncio.create_subprocess_exec"})
-INTERPRETER = re.compile(
+INTERPRETER = lazy_compile(
     r"(?:^|[/\\])(?:python[\d.]*|pypy[\d.]*|node|nodejs|deno|bun|ruby|perl|php|Rscript)(?:\.exe)?$"
 )
 CODE_FLAGS = frozenset({"-c", "-e", "--eval", "-p", "--print", "-r"})
 # Calls that keep the input's text (decoding, formatting): the agent still writes the code.
-CONTENT_PRESERVING = re.compile(
+CONTENT_PRESERVING = lazy_compile(
     r"^(?:str|bytes|bytearray|dedent|b64decode|urlsafe_b64decode|b32decode|a2b_base64|unhexlify|fromhex"
     r"|decode|decompress|loads|unquote|unquote_plus|join|format|strip)$"
 )

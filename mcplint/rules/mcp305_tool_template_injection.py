@@ -6,6 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import walk
 from mcplint.mcp.builder import argument
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.mcp.taint import source_label
 
@@ -38,10 +39,10 @@ ENVIRONMENTS = {
     "django.template.Engine.get_default": "django",
     "django.template.engine.Engine.get_default": "django",
 }
-ENVIRONMENT_NAME = re.compile(r"env|jinja|engine|templat", re.IGNORECASE)
+ENVIRONMENT_NAME = lazy_compile(r"env|jinja|engine|templat", re.IGNORECASE)
 DJANGO_ENGINES = frozenset({"django.template.engines", "django.template.loader.engines"})
 # Calls that keep the input's text: the agent still writes the template.
-CONTENT_PRESERVING = re.compile(
+CONTENT_PRESERVING = lazy_compile(
     r"^(?:str|dedent|strip|lstrip|rstrip|replace|format|join|decode|encode|b64decode|urlsafe_b64decode|unquote"
     r"|unquote_plus|lower|upper)$"
 )

@@ -10,6 +10,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
 from mcplint.mcp.taint import source_label
@@ -55,7 +56,7 @@ DROPPING_CALLS = frozenset(
      "hashlib.md5", "hashlib.sha1", "hashlib.sha256", "hashlib.sha512", "base64.b64encode",
      "base64.standard_b64encode", "base64.urlsafe_b64encode", "zlib.crc32"}
 )
-DROPPING_NAMES = re.compile(r"^(?:Image|Audio|File|ImageContent|AudioContent|BlobResourceContents)$")
+DROPPING_NAMES = lazy_compile(r"^(?:Image|Audio|File|ImageContent|AudioContent|BlobResourceContents)$")
 # Methods whose result is a flag, a count or a position, not text.
 DROPPING_METHODS = frozenset(
     {"count", "startswith", "endswith", "index", "rindex", "isdigit", "isalpha", "isalnum", "isspace",
@@ -69,34 +70,34 @@ METADATA_ATTRS = frozenset(
 # Picking a field out of parsed JSON: the server chose what to return.
 JSON_PICKS = frozenset({"get", "keys", "values", "items", "pop", "setdefault"})
 # Calls that store or send the content rather than transform it: their result is not the content.
-STORING_CALL = re.compile(
+STORING_CALL = lazy_compile(
     r"^_*(?:save|store|insert|write|upload|send|log|print|cache|set|put|add|append|record|index|emit|publish"
     r"|notify|enqueue|persist)", re.IGNORECASE,
 )
 # HTML-to-text steps: evidence that the content is a web page.
 SCRAPING_MODULES = ("bs4.", "markdownify.", "html2text.", "trafilatura.", "readabilipy.", "readability.",
                     "lxml.html.", "selectolax.", "newspaper.", "html_text.", "inscriptis.", "justext.")
-SCRAPING_NAME = re.compile(
+SCRAPING_NAME = lazy_compile(
     r"BeautifulSoup|get_text|markdownify|html2text|html_?to|to_?markdown|to_?text|readab|extract|parse_html"
     r"|^md$|text_content|inner_text|strip_tags",
     re.IGNORECASE,
 )
 # Calls that pass parsed JSON on whole; any other call given JSON is taken to pick from it.
-JSON_WRAPPERS = re.compile(
+JSON_WRAPPERS = lazy_compile(
     r"^(?:dumps|str|repr|dict|list|tuple|format|TextContent|TextResourceContents|EmbeddedResource"
     r"|CallToolResult|JSONResponse|pformat)$"
 )
 PARSING_CALLS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
 
 # -- what counts as marking it untrusted --------------------------------------------------
-MARKER = re.compile(
+MARKER = lazy_compile(
     r"untrusted|external[\s_-]+(?:content|data|source|text|page)|(?:do\s+not|don'?t|never)\s+"
     r"(?:follow|obey|execute|act\s+on|treat)|ignore\s+(?:any\s+)?instructions|not\s+(?:as\s+)?instructions"
     r"|treat\s+(?:it|this|them|the\s+\w+)\s+as\s+(?:data|untrusted|information)|prompt[\s_-]*injection"
     r"|spotlight|datamark",
     re.IGNORECASE,
 )
-MARKING_FUNCTION = re.compile(
+MARKING_FUNCTION = lazy_compile(
     r"saniti[sz]|escape|untrusted|spotlight|datamark|quarantin|fence|wrap_?(?:untrusted|external|content|web)"
     r"|mark_?(?:untrusted|external|as|content)|defang|neutrali[sz]",
     re.IGNORECASE,
@@ -117,13 +118,13 @@ MAX_DEPTH = 3  # helper functions followed from a handler
 # `parts.append(text)`, `parser.feed(html)`, `article.set_html(html)`: the receiver now holds the content.
 FILLING_METHODS = frozenset({"append", "extend", "insert", "update", "add", "feed", "set_html", "set_content"})
 # `https://host/...`: a URL whose host is written in the code.
-_HOST_PREFIX = re.compile(r"^[a-zA-Z][\w+.-]*://[^/{}\s]+[/?]")
+_HOST_PREFIX = lazy_compile(r"^[a-zA-Z][\w+.-]*://[^/{}\s]+[/?]")
 # Request arguments besides the URL that may carry the address of the page to fetch.
 REQUEST_PAYLOAD = ("params", "json", "data", "content")
 # Parameters that hold the address of a page.
-ADDRESS_NAME = re.compile(r"url|uri|link|href|website|domain", re.IGNORECASE)
+ADDRESS_NAME = lazy_compile(r"url|uri|link|href|website|domain", re.IGNORECASE)
 # `BASE_URL`, `self.api_url`, `settings.endpoint`: a URL from configuration, not from the agent.
-CONFIGURED_URL = re.compile(r"(?:base|api|root|endpoint|server)_?(?:url|uri)$|^(?:base|api|endpoint)$", re.IGNORECASE)
+CONFIGURED_URL = lazy_compile(r"(?:base|api|root|endpoint|server)_?(?:url|uri)$|^(?:base|api|endpoint)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

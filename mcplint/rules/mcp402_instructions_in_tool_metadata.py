@@ -4,6 +4,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.metadata import JudgesMetadata, MetaText
 from mcplint.mcp.model import Handler
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 _F = re.IGNORECASE
@@ -16,7 +17,7 @@ SECRET_PATH = (
     r"|\.kube[/\\]config\b|\.(?:bash|zsh)_history\b|\.gnupg\b"
 )
 # A secret-file mention counts only near words that make it an order ("Before using this tool, read ...").
-IMPERATIVE = re.compile(
+IMPERATIVE = lazy_compile(
     r"\bbefore\s+(?:using|calling|invoking|running|executing)\b|\bfirst\b|\bmust\b|\balways\b|\botherwise\b"
     r"|\bmake\s+sure\b|\byou\s+(?:need|have)\s+to\b|\brequired\b|\bimportant\b|\bpass\s+(?:its|their|the)\s+contents?\b",
     _F,
@@ -28,7 +29,7 @@ class _Pattern:
     def __init__(self, kind: str, regex: str, confidence: Confidence, *, phrase: bool = False, flags=_F,
                  imperative: bool = False) -> None:
         self.kind = kind
-        self.regex = re.compile(regex, flags)
+        self.regex = lazy_compile(regex, flags)
         self.confidence = confidence
         self.phrase = phrase  # a phrase that is only mentioned when it stands in quotes
         self.imperative = imperative  # needs an order nearby

@@ -1,4 +1,3 @@
-import re
 import unicodedata
 
 import libcst as cst
@@ -8,10 +7,11 @@ from mcplint.mcp import metadata
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.metadata import BIDI_RE, INVISIBLE_RE, JudgesMetadata, MetaText, is_invisible
 from mcplint.mcp.model import Handler
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # `\u200b`, `\U000e0041`, `\N{ZERO WIDTH SPACE}` written in a literal.
-_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}]+)\})")
+_ESCAPE = lazy_compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}]+)\})")
 _JOINERS = frozenset({"\u200c", "\u200d"})  # legitimate inside emoji sequences and Indic/Arabic words
 
 

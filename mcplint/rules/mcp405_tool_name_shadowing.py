@@ -7,6 +7,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import argument
 from mcplint.mcp.model import Handler
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Tools other servers and clients already expose under these names: clients' own tools
@@ -26,7 +27,7 @@ _NAMES = "|".join(sorted(map(re.escape, WELL_KNOWN), key=len, reverse=True))
 _REPLACE = (r"instead\s+of|rather\s+than|in\s+place\s+of|replaces?|overrides?|supersedes?|takes?\s+precedence\s+over"
             r"|shadows?|is\s+preferred\s+over")
 # "Use this instead of the built-in Read tool", "do not use any other tools".
-CLAIM = re.compile(
+CLAIM = lazy_compile(
     r"\b(?:" + _REPLACE + r")\s+(?:the\s+|any\s+|all\s+)?(?:(?:built-?in|default|native|standard|other|system"
     r"|client'?s?|IDE'?s?|editor'?s?)\s+)+(?:[`'\"]?[\w.-]+[`'\"]?\s+)?(?:tools?|functions?|commands?|servers?"
     r"|implementations?)\b"
@@ -35,12 +36,12 @@ CLAIM = re.compile(
     re.IGNORECASE,
 )
 # "replaces the `read_file` tool": a well-known name in quotes, or followed by "tool".
-NAMED = re.compile(
+NAMED = lazy_compile(
     r"\b(?i:" + _REPLACE + r")\s+(?i:the\s+|any\s+)?(?i:(?:built-?in|default|native|other)\s+)?"
     r"(?:[`'\"](" + _NAMES + r")[`'\"]|(" + _NAMES + r")\s+(?i:tool)\b)"
 )
 # Claude Code's name for another server's tool: `mcp__<server>__<tool>`.
-NAMESPACED = re.compile(r"^mcp__([\w-]+?)__([\w.-]+)$")
+NAMESPACED = lazy_compile(r"^mcp__([\w-]+?)__([\w.-]+)$")
 # Letters that look like ASCII ones (Unicode confusables, the common part).
 CONFUSABLES = {
     **dict(zip("аеорсухіјѕԁһӏԛԝ", "aeopcyxijsdhlqw")),  # Cyrillic small

@@ -17,12 +17,12 @@ from mcplint.mcp import walk
 from mcplint.files import is_test_path
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
-from mcplint.prefilter import AnyOf, Prefilter
+from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
 from mcplint.rule import Rule
 
 # -- names --------------------------------------------------------------------------
 
-_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_WORD_RE = lazy_compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 # The last word of a name that makes it a secret on its own.
 SECRET_WORDS = frozenset(
@@ -124,7 +124,7 @@ def target_name(node: cst.CSTNode) -> str | None:
 # -- values -------------------------------------------------------------------------
 
 # Words and marks people write where a real secret should go.
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = lazy_compile(
     r"your|example|placeholder|change[-_ ]?(?:me|it|this)|replace|insert|dummy|fake|sample|mock|test|demo"
     r"|redacted|secret|token|passw|apikey|api[-_ ]key|credential|invalid|expired|revoked|bogus|todo|fixme"
     r"|xxx|\*\*\*|\.\.\.|…|<[^>]*>|\{[^}]*\}|\$\{?\w|%\(?\w*\)?[sdr]|^\s*\$|\[.*\]"
@@ -133,14 +133,14 @@ _PLACEHOLDER_RE = re.compile(
     r"|user|username|string|str|bearer|basic)$",
     re.IGNORECASE,
 )
-_ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
-_IDENTIFIER_RE = re.compile(r"^_*[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+_*$|^__\w+__$")
-_PATH_RE = re.compile(
+_ENV_NAME_RE = lazy_compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_IDENTIFIER_RE = lazy_compile(r"^_*[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+_*$|^__\w+__$")
+_PATH_RE = lazy_compile(
     r"^(?:~|\.{1,2})?/[\w./~-]*$|^[\w./-]+\.(?:pem|key|crt|cer|der|p12|pfx|json|txt|env|ini|ya?ml|toml)$"
 )
-_URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_AUTH_SCHEME_RE = re.compile(r"^(?:bearer|basic|token|apikey|api-key|digest)\s+", re.IGNORECASE)
-_URL_CREDENTIALS_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@[\w.-]+", re.IGNORECASE)
+_URL_RE = lazy_compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_AUTH_SCHEME_RE = lazy_compile(r"^(?:bearer|basic|token|apikey|api-key|digest)\s+", re.IGNORECASE)
+_URL_CREDENTIALS_RE = lazy_compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@[\w.-]+", re.IGNORECASE)
 MIN_SECRET_LENGTH = 6
 URL_PASSWORD = "password in a URL"
 
@@ -181,7 +181,7 @@ def redact(value: str) -> str:
 
 # label, pattern; the group `body` is the random part (its entropy tells real from dummy).
 TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (label, re.compile(pattern))
+    (label, lazy_compile(pattern))
     for label, pattern in (
         ("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?P<body>[\sA-Za-z0-9+/=:,-]*)"),
         ("AWS access key id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?P<body>[0-9A-Z]{16})\b"),
@@ -360,7 +360,7 @@ _TOKEN_ANCHORS = (
     b"AIza", b"GOCSPX-", b"hf_", b"secret_", b"ntn_", b"-----BEGIN", b"eyJ",
 )
 TOKEN_PREFILTER = Prefilter(
-    re.compile(
+    lazy_compile(
         rb"(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{22}"
         rb"|sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10}"
         rb"|[rs]k_live_[A-Za-z0-9]{16}|AIza[0-9A-Za-z_-]{35}|GOCSPX-|hf_[A-Za-z0-9]{34}|(?:secret_|ntn_)[A-Za-z0-9]{40}"
@@ -368,10 +368,10 @@ TOKEN_PREFILTER = Prefilter(
     ),
     anchors=_TOKEN_ANCHORS,
 )
-URL_PASSWORD_PREFILTER = Prefilter(re.compile(rb"""://[^\s/:@'"]+:[^\s/@'"]+@"""), anchors=(b"://",))
+URL_PASSWORD_PREFILTER = Prefilter(lazy_compile(rb"""://[^\s/:@'"]+:[^\s/@'"]+@"""), anchors=(b"://",))
 # Searched in the lower-cased bytes: case-insensitive alternations are slow in `re`.
 NAME_PREFILTER = Prefilter(
-    re.compile(
+    lazy_compile(
         _NAME_PATTERN + rb"""\w*['"]?\s*(?::[^=\n]{1,60})?(?:==|!=|[:=])\s*[rbu]{0,2}["'][^"'\s]{4}"""
         rb"""|auth\s*=\s*\(\s*[rbu]{0,2}["']"""
     ),

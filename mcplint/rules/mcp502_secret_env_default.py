@@ -4,7 +4,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import string_value
-from mcplint.prefilter import AnyOf, Prefilter
+from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import (
     env_fallback,
@@ -24,7 +24,7 @@ SERVER_SECRET_WORDS = frozenset(
     {"jwt", "signing", "sign", "session", "webhook", "hmac", "encryption", "encrypt", "cookie", "csrf",
      "master", "admin", "fernet", "mcp", "server", "bearer"}
 )
-_NOT_A_DEFAULT_RE = re.compile(r"^\s*(?:|none|null|nil|unset|disabled|false|0)\s*$", re.IGNORECASE)
+_NOT_A_DEFAULT_RE = lazy_compile(r"^\s*(?:|none|null|nil|unset|disabled|false|0)\s*$", re.IGNORECASE)
 
 _SECRET_WORD = rb"(?:pass|pwd|secret|token|key|credential|auth)"
 _TOKEN_PREFIX = (
@@ -35,23 +35,23 @@ _GETTER_ANCHORS = (b"getenv", b"environ", b"config")
 PREFILTER = AnyOf(
     # os.getenv("API_KEY", "...") and os.getenv("API_KEY") or "..." (in lower-cased bytes)
     Prefilter(
-        re.compile(_GETTER + rb"\s*[rbu]{0,2}[\"'][^\"'\n]*" + _SECRET_WORD + rb"[^\"'\n]*[\"']\s*(?:,|\)\s*or\s*[rbu]{0,2}[\"'])"),
+        lazy_compile(_GETTER + rb"\s*[rbu]{0,2}[\"'][^\"'\n]*" + _SECRET_WORD + rb"[^\"'\n]*[\"']\s*(?:,|\)\s*or\s*[rbu]{0,2}[\"'])"),
         anchors=_GETTER_ANCHORS,
         lowercase=True,
     ),
     # a token-shaped default, whatever the variable is called
     Prefilter(
-        re.compile(_GETTER + rb"[^)]{0,200}?[\"']" + _TOKEN_PREFIX + rb"|\)\s*or\s*[rbu]{0,2}[\"']" + _TOKEN_PREFIX),
+        lazy_compile(_GETTER + rb"[^)]{0,200}?[\"']" + _TOKEN_PREFIX + rb"|\)\s*or\s*[rbu]{0,2}[\"']" + _TOKEN_PREFIX),
         anchors=(*_GETTER_ANCHORS, b") or"),
     ),
     # --api-key style options with a default
     Prefilter(
-        re.compile(rb"[\"']--[\w-]*" + _SECRET_WORD + rb"[\w-]*[\"'][^)]{0,400}?default\s*=\s*[rbu]{0,2}[\"']"),
+        lazy_compile(rb"[\"']--[\w-]*" + _SECRET_WORD + rb"[\w-]*[\"'][^)]{0,400}?default\s*=\s*[rbu]{0,2}[\"']"),
         anchors=(b"default",),
         lowercase=True,
     ),
     # class Settings(BaseSettings): fields read from the environment
-    Prefilter(re.compile(rb"\bclass\s+\w+\s*\([^)]*Settings\b"), anchors=(b"Settings",)),
+    Prefilter(lazy_compile(rb"\bclass\s+\w+\s*\([^)]*Settings\b"), anchors=(b"Settings",)),
 )
 
 

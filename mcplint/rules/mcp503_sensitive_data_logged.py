@@ -5,6 +5,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
 
@@ -16,7 +17,7 @@ LOGGING_FUNCS = frozenset(f"logging.{m}" for m in LOG_METHODS)
 # What the MCP context's logging methods are called (they notify the client).
 CONTEXT_METHODS = frozenset({"debug", "info", "warning", "error", "log"})
 LOGGER_FACTORIES = ("getLogger", "get_logger", "getChild", "get_task_logger")
-_LOGGER_NAME_RE = re.compile(r"^_*(?:\w*_)?(?:log|logger)$", re.IGNORECASE)
+_LOGGER_NAME_RE = lazy_compile(r"^_*(?:\w*_)?(?:log|logger)$", re.IGNORECASE)
 # Keyword arguments of sinks that carry no data.
 CONTROL_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "file", "end", "sep", "flush", "level",
                               "logger_name"})

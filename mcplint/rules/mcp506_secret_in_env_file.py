@@ -10,15 +10,16 @@ import re
 from fnmatch import fnmatch
 
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp501_hardcoded_secret import URL_PASSWORD, is_secret_name, judge, redact
 
 # `.env.example` and friends document the variables: their values are placeholders.
-_EXAMPLE_RE = re.compile(r"example|sample|template|tmpl|dist\b|defaults?\b|schema", re.IGNORECASE)
+_EXAMPLE_RE = lazy_compile(r"example|sample|template|tmpl|dist\b|defaults?\b|schema", re.IGNORECASE)
 _ENV_FILES = (".env", ".env.*", "*.env")
 _NOT_ENV_SUFFIXES = (".marks", ".md", ".py", ".sh", ".js", ".ts", ".json", ".yml", ".yaml", ".bak", ".swp")
-_LINE_RE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*", re.MULTILINE)
+_LINE_RE = lazy_compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*", re.MULTILINE)
 
 _ARTICLE = {"secret": "a secret", URL_PASSWORD: "a password in a URL"}
 

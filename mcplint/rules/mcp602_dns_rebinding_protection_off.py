@@ -7,12 +7,13 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import call_args
 from mcplint.mcp.model import Server, Transport, Value
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp101_network_transport_without_auth import TRANSPORT_LABELS
 from mcplint.files import is_test_path
 
 # A comment saying another layer checks the Host header: the opt-out is deliberate.
-_JUSTIFIED = re.compile(
+_JUSTIFIED = lazy_compile(
     r"#[^\n]*\b(?:proxy|gateway|ingress|load[ -]?balancer|behind|nginx|envoy|traefik|caddy|cloudflare|upstream"
     r"|sidecar|middleware|guard|handled|checked (?:by|in|at)|owns?)\b",
     re.IGNORECASE,

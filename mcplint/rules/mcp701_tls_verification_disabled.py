@@ -7,14 +7,14 @@ from mcplint.fix import remove_argument, replace
 from mcplint.mcp import walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import AnyOf, Prefilter
+from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp801_outbound_call_without_timeout import REQUESTS_SESSIONS, ClientScopes, module_constants
 
 PREFILTER = AnyOf(
     Prefilter(
-        re.compile(
+        lazy_compile(
             rb"verif\w*\s*=\s*(?:false|0)\b|cert_none|check_hostname\s*=\s*false|_create_unverified_context"
             rb"|\bssl\s*=\s*false|tlsallowinvalid\w*\s*=\s*true|tlsinsecure\s*=\s*true|cert_reqs\s*=\s*[\"']none"
         ),
@@ -23,14 +23,14 @@ PREFILTER = AnyOf(
         lowercase=True,
     ),
     # verify=VERIFY_SSL: a module constant (set to False)
-    Prefilter(re.compile(rb"\bverify\w*\s*=\s*[A-Z][A-Z0-9_]*\b"), anchors=(b"verify",)),
+    Prefilter(lazy_compile(rb"\bverify\w*\s*=\s*[A-Z][A-Z0-9_]*\b"), anchors=(b"verify",)),
 )
 
 HTTP_VERBS = frozenset({"get", "post", "put", "delete", "head", "patch", "options", "request", "stream", "send",
                         "ws_connect", "urlopen"})
 # Where `verify=False` is known to mean "do not check the server's certificate", and
 # where removing it restores the library's verifying default.
-FIXABLE_VERIFY = re.compile(r"^(?:requests\.(?:api\.)?(?:get|post|put|delete|head|patch|options|request)"
+FIXABLE_VERIFY = lazy_compile(r"^(?:requests\.(?:api\.)?(?:get|post|put|delete|head|patch|options|request)"
                             r"|httpx\.(?:get|post|put|delete|head|patch|options|request|stream|Client|AsyncClient))$")
 KNOWN_HTTP_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib3.", "boto3.", "botocore.", "websocket",
                        "websockets.")
@@ -42,13 +42,13 @@ INSECURE_KEYWORDS = frozenset({"tlsAllowInvalidCertificates", "tlsAllowInvalidHo
                                "ssl_insecure", "insecure_skip_verify"})
 CERT_REQS_KEYWORDS = frozenset({"cert_reqs", "ssl_cert_reqs"})
 # `verify=False` elsewhere: signatures, not certificates (PyJWT < 2, python-jose).
-NOT_TLS = re.compile(r"jwt|jose|jws|jwk|signature|hmac|gpg|gnupg|itsdangerous", re.IGNORECASE)
+NOT_TLS = lazy_compile(r"jwt|jose|jws|jwk|signature|hmac|gpg|gnupg|itsdangerous", re.IGNORECASE)
 NOT_TLS_METHODS = frozenset({"decode", "encode", "verify", "loads", "dumps", "sign", "unsign"})
 # An `if` that makes the unverified path a choice of whoever deploys the server.
-OPT_IN = re.compile(r"insecure|verify|ssl|tls|cert|hostname", re.IGNORECASE)
+OPT_IN = lazy_compile(r"insecure|verify|ssl|tls|cert|hostname", re.IGNORECASE)
 # A function or class named for skipping checks (`SSLIgnoreAdapter`, `insecure_client`):
 # code written to be chosen deliberately.
-DELIBERATE = re.compile(r"insecure|ignore|no_?verify|unverified|skip_?verif|disable", re.IGNORECASE)
+DELIBERATE = lazy_compile(r"insecure|ignore|no_?verify|unverified|skip_?verif|disable", re.IGNORECASE)
 
 
 def _is_false(expr: cst.BaseExpression) -> bool:

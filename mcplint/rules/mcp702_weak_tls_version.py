@@ -1,16 +1,15 @@
-import re
 
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import walk
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import Prefilter
+from mcplint.prefilter import Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 
 PREFILTER = Prefilter(
-    re.compile(rb"PROTOCOL_(?:SSL|TLSv1)|PROTOCOL_TLS\b|TLSVersion|OP_NO_TLSv1_3"),
+    lazy_compile(rb"PROTOCOL_(?:SSL|TLSv1)|PROTOCOL_TLS\b|TLSVersion|OP_NO_TLSv1_3"),
     anchors=(b"PROTOCOL_", b"TLSVersion", b"OP_NO_TLSv1_3"),
 )
 

@@ -7,12 +7,12 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import Prefilter
+from mcplint.prefilter import Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientScopes, module_constants
 
-PREFILTER = Prefilter(re.compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"http://",), lowercase=True)
+PREFILTER = Prefilter(lazy_compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"http://",), lowercase=True)
 
 # Module-level functions that send a request: qualified name -> (position, keyword) of the URL.
 SEND_CALLS: dict[str, tuple[int, str]] = {
@@ -28,15 +28,15 @@ BASE_URL_CLIENTS = frozenset({"httpx.Client", "httpx.AsyncClient", "aiohttp.Clie
 CLIENT_METHODS: dict[str, tuple[int, str]] = {
     **{m: (0, "url") for m in HTTP_VERBS}, "request": (1, "url"), "stream": (1, "url"),
 }
-CLIENT_NAME = re.compile(r"^_*(?:https?_?client|httpx?_?client|async_?client|session|sess|http|client_session)$",
+CLIENT_NAME = lazy_compile(r"^_*(?:https?_?client|httpx?_?client|async_?client|session|sess|http|client_session)$",
                          re.IGNORECASE)
-CREDENTIAL_HEADER = re.compile(
+CREDENTIAL_HEADER = lazy_compile(
     r"^(?:(?:proxy-)?authorization|cookie|private-token)$|api[-_]?key|auth[-_]?token|access[-_]?token|secret|password"
     r"|^x-[\w-]*token$", re.IGNORECASE)
-CREDENTIAL_FIELD = re.compile(
+CREDENTIAL_FIELD = lazy_compile(
     r"^(?:api[-_]?key|apikey|key|token|access[-_]?token|auth[-_]?token|auth|password|passwd|client[-_]?secret"
     r"|secret|private[-_]?token)$", re.IGNORECASE)
-CREDENTIAL_QUERY = re.compile(
+CREDENTIAL_QUERY = lazy_compile(
     r"[?&](?:api[-_]?key|apikey|key|token|access[-_]?token|auth[-_]?token|password|client[-_]?secret|secret)=",
     re.IGNORECASE)
 # Names that only resolve inside a private network: docker-compose services, mDNS, k8s.

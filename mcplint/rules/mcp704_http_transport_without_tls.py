@@ -1,4 +1,3 @@
-import re
 
 import libcst as cst
 
@@ -6,12 +5,13 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, call_args, string_value
 from mcplint.mcp.model import Server, Transport, Value
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # uvicorn.run / uvicorn.Config keywords that turn TLS on.
 TLS_KEYWORDS = frozenset({"ssl_certfile", "ssl_keyfile"})
 UVICORN = frozenset({"uvicorn.run", "uvicorn.Config", "uvicorn.config.Config"})
-CONTAINER_FILE = re.compile(r"(?:^|/)(?:[^/]*\.)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$|(?:^|/)(?:docker-)?compose[^/]*\.ya?ml$")
+CONTAINER_FILE = lazy_compile(r"(?:^|/)(?:[^/]*\.)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$|(?:^|/)(?:docker-)?compose[^/]*\.ya?ml$")
 TRANSPORT_LABEL = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
                    "unknown-network": "an HTTP transport"}
 

@@ -6,6 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.model import Server, Transport
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
@@ -13,7 +14,7 @@ TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": 
 # Names of request limiters: fastmcp's RateLimitingMiddleware and
 # SlidingWindowRateLimitingMiddleware, slowapi's Limiter/SlowAPIMiddleware,
 # fastapi-limiter's RateLimiter, and a project's own `@rate_limited`/`Throttle`.
-LIMITER_NAME = re.compile(r"rate_?limit|ratelimit|limiter|throttl|slowapi|token_?bucket|leaky_?bucket", re.IGNORECASE)
+LIMITER_NAME = lazy_compile(r"rate_?limit|ratelimit|limiter|throttl|slowapi|token_?bucket|leaky_?bucket", re.IGNORECASE)
 # A limiter name counts where it limits incoming requests: middleware (a server's
 # `middleware=[...]`/`add_middleware`, the ASGI app's), decorators on handlers or
 # routes, slowapi's `app.state.limiter`. (`AsyncLimiter` around outbound API calls

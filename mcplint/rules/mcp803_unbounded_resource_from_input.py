@@ -9,21 +9,22 @@ from mcplint.mcp.builder import argument, node_source, string_value
 from mcplint.mcp.model import Handler, Param
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import FunctionFlow, Taint, source_label
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Parameter types that hold a number with no upper bound.
-_NUMERIC = re.compile(
+_NUMERIC = lazy_compile(
     r"^(?:Optional\[)?(?:typing\.)?(?:int|float|StrictInt|StrictFloat|PositiveInt|NonNegativeInt|PositiveFloat"
     r"|NonNegativeFloat|conint\(.*\)|confloat\(.*\)|Annotated\[\s*(?:int|float|Optional\[(?:int|float)\])\s*,.*\])"
     r"\]?(?:\s*\|\s*None)?$",
     re.DOTALL,
 )
-_UPPER_BOUND = re.compile(r"\b(?:le|lt|max_value|maximum)\s*=")
-_CONTAINER = re.compile(r"^(?:typing\.)?(?:dict|Dict|Mapping|Any|MutableMapping)\b")
+_UPPER_BOUND = lazy_compile(r"\b(?:le|lt|max_value|maximum)\s*=")
+_CONTAINER = lazy_compile(r"^(?:typing\.)?(?:dict|Dict|Mapping|Any|MutableMapping)\b")
 
 # Calls that turn the input into a number (taint goes through) or cap it (taint stops).
 CONVERSIONS = frozenset({"int", "float", "round", "abs", "math.floor", "math.ceil", "math.trunc", "decimal.Decimal"})
-_CAPPING_HELPER = re.compile(r"clamp|(?:^|_)(?:cap|bound|bounded|limit|restrict|sanitiz|validat|normaliz)", re.I)
+_CAPPING_HELPER = lazy_compile(r"clamp|(?:^|_)(?:cap|bound|bounded|limit|restrict|sanitiz|validat|normaliz)", re.I)
 
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "anyio.sleep", "trio.sleep", "gevent.sleep"})
 ALLOCATORS = {

@@ -7,6 +7,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.metadata import quote as metadata_quote
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Exceptions whose text carries what the server should keep: everything (`Exception`),
@@ -19,14 +20,14 @@ LEAKY_MODULES = ("sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql"
                  "aiomysql", "pymongo", "motor", "redis", "duckdb", "snowflake", "clickhouse_connect", "clickhouse_driver",
                  "oracledb", "cx_Oracle", "pyodbc", "pymssql", "requests", "httpx", "aiohttp", "urllib", "urllib3",
                  "botocore", "boto3", "kubernetes", "google", "azure", "subprocess", "git", "paramiko", "docker")
-LEAKY_NAME = re.compile(r"(?:Database|Operational|Programming|Integrity|Interface|SQLAlchemy|DBAPI|Psycopg|Sql|SQL"
+LEAKY_NAME = lazy_compile(r"(?:Database|Operational|Programming|Integrity|Interface|SQLAlchemy|DBAPI|Psycopg|Sql|SQL"
                         r"|CalledProcess|Subprocess|GitCommand|HTTPStatus|Request|Connection)\w*Error$")
 # Attributes of an exception that repeat its text or its internals.
 LEAKY_ATTRS = frozenset({"args", "message", "msg", "strerror", "filename", "filename2", "statement", "orig",
                          "pgerror", "cmd", "__traceback__", "__cause__", "__context__"})
 # Calls that keep nothing of an exception's text, or say it is made safe.
 SAFE_CALLS = frozenset({"type", "isinstance", "issubclass", "len", "id", "hash", "bool", "hasattr", "callable"})
-SAFE_HELPER = re.compile(r"saniti[sz]|redact|mask|safe|scrub|public|user_?message|client_?message|friendly", re.I)
+SAFE_HELPER = lazy_compile(r"saniti[sz]|redact|mask|safe|scrub|public|user_?message|client_?message|friendly", re.I)
 TRACEBACK_CALLS = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_tb",
                              "traceback.format_stack", "traceback.format_exception_only", "sys.exc_info"})
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.

@@ -8,6 +8,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
@@ -17,7 +18,7 @@ MASK_ENV = "FASTMCP_MASK_ERROR_DETAILS"
 MASK_SINCE = "2.5.0"  # fastmcp: the switch exists from 2.5.0; default False through 4.x
 # Middleware that says it hides error details. (fastmcp's own ErrorHandlingMiddleware
 # does not: it re-raises with "Internal error: {error}".)
-MASKING_MIDDLEWARE = re.compile(r"(?:mask|saniti[sz]|redact|scrub|hide)\w*(?:error|exception)"
+MASKING_MIDDLEWARE = lazy_compile(r"(?:mask|saniti[sz]|redact|scrub|hide)\w*(?:error|exception)"
                                 r"|(?:error|exception)\w*(?:mask|saniti[sz]|redact|scrub)", re.IGNORECASE)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _UNKNOWN = frozenset({sdk.AUTH_UNKNOWN_ELSEWHERE, sdk.AUTH_UNKNOWN_SUBCLASS, sdk.AUTH_UNKNOWN_SPLAT,

@@ -6,6 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.
@@ -17,14 +18,14 @@ ENV_CALLS = frozenset({"os.getenv", "os.environ.get"})
 SERVER_PATHS = frozenset({"os.getcwd", "pathlib.Path.cwd", "pathlib.Path.home", "sys.executable", "sys.path",
                           "sys.prefix", "tempfile.gettempdir"})
 # Names that hold a connection string (often with a password in it).
-CONNECTION_NAME = re.compile(
+CONNECTION_NAME = lazy_compile(
     r"^_*(?:dsn|database_?ur[il]|db_?ur[il]|conn(?:ection)?_?str(?:ing)?|connection_?ur[il]|redis_?ur[il]"
     r"|mongo(?:db)?_?ur[il]|jdbc_?ur[il]|sqlalchemy_database_uri|amqp_?ur[il]|broker_?ur[il]|engine_?ur[il])$",
     re.IGNORECASE,
 )
-SQL_START = re.compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|MERGE|REPLACE)\b", re.IGNORECASE)
+SQL_START = lazy_compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|MERGE|REPLACE)\b", re.IGNORECASE)
 # A returned message that reads as an error.
-ERROR_TEXT = re.compile(r"^\W*(?:error|failed|failure|could\s+not|couldn'?t|cannot|can'?t|unable|invalid|denied)\b",
+ERROR_TEXT = lazy_compile(r"^\W*(?:error|failed|failure|could\s+not|couldn'?t|cannot|can'?t|unable|invalid|denied)\b",
                         re.IGNORECASE)
 
 

@@ -10,10 +10,11 @@ import re
 
 from mcplint import deps
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 MANIFEST_FILES = ("pyproject.toml", *deps.REQUIREMENTS)
-_CONSTRAINED_RE = re.compile(r"^\s*(?:-c|--constraint)[\s=]", re.MULTILINE)
+_CONSTRAINED_RE = lazy_compile(r"^\s*(?:-c|--constraint)[\s=]", re.MULTILINE)
 
 
 def declared(doc, project) -> list[deps.Requirement]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 
 from mcplint import deps
 from mcplint.files import matches
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp901_unpinned_dependency import MANIFEST_FILES, declared, is_mcp_project, is_requirements_file
 
@@ -15,8 +15,8 @@ RENOVATE = ("renovate.json", "renovate.json5", ".renovaterc", ".renovaterc.json"
             ".github/renovate.json5", ".gitlab/renovate.json")
 CI_FILES = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml", ".pre-commit-config.yaml")
 
-_PYTHON_ECOSYSTEM_RE = re.compile(r"package-ecosystem:\s*[\"']?(pip|uv|poetry|pipenv)\b")
-_AUDIT_RE = re.compile(
+_PYTHON_ECOSYSTEM_RE = lazy_compile(r"package-ecosystem:\s*[\"']?(pip|uv|poetry|pipenv)\b")
+_AUDIT_RE = lazy_compile(
     r"\b(pip-audit|pip_audit|gh-action-pip-audit|safety\s+(?:check|scan)|osv-scanner|uv\s+audit|trivy|grype|snyk"
     r"|dependency-review-action)\b"
 )

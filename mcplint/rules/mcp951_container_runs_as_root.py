@@ -6,11 +6,12 @@ import re
 
 from mcplint import dockerfile
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 # Base images whose default user is not root.
-_NON_ROOT_IMAGE_RE = re.compile(r"[:\-_]nonroot\b|^cgr\.dev/chainguard/(?!.*-dev\b)", re.IGNORECASE)
-_CREATES_USER_RE = re.compile(r"\b(?:useradd|adduser)\b(?:\s+-{1,2}[\w-]+(?:[= ](?!-)\S+)?)*\s+([a-z_][\w.-]*)")
+_NON_ROOT_IMAGE_RE = lazy_compile(r"[:\-_]nonroot\b|^cgr\.dev/chainguard/(?!.*-dev\b)", re.IGNORECASE)
+_CREATES_USER_RE = lazy_compile(r"\b(?:useradd|adduser)\b(?:\s+-{1,2}[\w-]+(?:[= ](?!-)\S+)?)*\s+([a-z_][\w.-]*)")
 
 
 def effective_user(df: dockerfile.Dockerfile, stage: dockerfile.Stage):

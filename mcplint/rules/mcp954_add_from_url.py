@@ -7,10 +7,11 @@ import re
 
 from mcplint import dockerfile
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
-_REMOTE_RE = re.compile(r"^(?:https?://|git@|git://|ssh://)", re.IGNORECASE)
-_COMMIT_RE = re.compile(r"#[0-9a-f]{40}(?::|$)")
+_REMOTE_RE = lazy_compile(r"^(?:https?://|git@|git://|ssh://)", re.IGNORECASE)
+_COMMIT_RE = lazy_compile(r"#[0-9a-f]{40}(?::|$)")
 
 
 class AddFromUrl(dockerfile.DockerfileRule, Rule):

@@ -6,24 +6,25 @@ import re
 
 from mcplint import dockerfile
 from mcplint.finding import Confidence, Severity
+from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
 _DOWNLOAD = r"(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)"
 _INTERPRETER = (r"(?:/[\w./-]*/)?(?:(?:ba|z|da|k|a|fi)?sh|python[0-9.]*|perl|ruby|node|php|pwsh|powershell"
                 r"|iex|Invoke-Expression)")
 # `curl -fsSL URL | sudo -E bash -s -- --flag`, `wget -qO- URL | env X=1 sh`
-_PIPED_RE = re.compile(
+_PIPED_RE = lazy_compile(
     rf"(?<![\w-]){_DOWNLOAD}\b[^|;&\n]*(?:\|(?!\|)[^|;&\n]*?)*?\|(?!\|)\s*"
     rf"(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:-\S+\s+)*(?:\w+=\S*\s+)*)?{_INTERPRETER}(?![\w.-])",
     re.IGNORECASE,
 )
 # `sh -c "$(curl -fsSL URL)"`, `bash <(curl -s URL)`, `eval "$(wget -qO- URL)"`, `. <(curl URL)`
-_SUBSTITUTED_RE = re.compile(
+_SUBSTITUTED_RE = lazy_compile(
     rf"(?:(?<![\w-]){_INTERPRETER}\s+(?:-\S+\s+)*|(?<![\w-])(?:eval|source)\s+|(?<![\w.])\.\s+)"
     rf"[\"']?(?:\$\(|<\()\s*{_DOWNLOAD}\b",
     re.IGNORECASE,
 )
-_URL_RE = re.compile(r"\b(?:https?|ftp)://[^\s'\"|)]+")
+_URL_RE = lazy_compile(r"\b(?:https?|ftp)://[^\s'\"|)]+")
 
 
 class PipeToShell(dockerfile.DockerfileRule, Rule):
