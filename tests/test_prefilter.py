@@ -1,4 +1,5 @@
-"""The cheap first pass: regexes compiled on first use."""
+"""The cheap first pass: lazily compiled regexes, literal search, and prefilters that
+answer as their plain regex would and never turn away a file their rule reports in."""
 
 from __future__ import annotations
 
@@ -8,9 +9,26 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from mcplint.prefilter import lazy_compile
-from tests.conftest import REPO
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcplint.engine import analyse_source
+from mcplint.prefilter import AnyOf, LazyPattern, Literals, Prefilter, lazy_compile
+from mcplint.registry import all_rules
+from mcplint.rule import code_blocks, doc_sections
+from tests.conftest import FIXTURES, REPO
+
+PYTHON_RULES = [r for r in all_rules() if r.scope == "python"]
+
+
+def _parts(prefilter) -> list[Prefilter]:
+    return list(prefilter.parts) if isinstance(prefilter, AnyOf) else [prefilter]
+
+
+PARTS = [(rule.code, index, part) for rule in PYTHON_RULES for index, part in enumerate(_parts(rule.prefilter))]
 
 
 # -- lazy_compile ------------------------------------------------------------------------
@@ -62,3 +80,111 @@ def test_importing_the_rules_compiles_none_of_their_regexes() -> None:
     seen, compiled = done.stdout.split(" ", 1)
     assert int(seen) > 120, done.stdout + done.stderr
     assert compiled.strip() == "[]"
+
+
+# -- Literals ----------------------------------------------------------------------------
+
+
+def test_literals_are_found_with_shared_first_bytes_and_overlaps() -> None:
+    literals = Literals(b"ab", b"abc", b"aba", b"x-", b"bab")
+    assert len(literals._finders) == 3  # a*, x-, bab
+    text = b"zababc x- babab"
+    assert literals.found(text) and not literals.found(b"zzz")
+    expected = sorted({m.start() for lit in literals.literals for m in re.finditer(b"(?=" + re.escape(lit) + b")", text)})
+    assert sorted(literals.positions(text)) == expected
+
+
+def test_literals_keep_the_answer_for_the_last_text() -> None:
+    literals = Literals(b"needle")
+    text = b"hay needle hay"
+    assert literals.found(text)
+    literals._finders = []  # would answer False if asked again
+    assert literals.found(text) and not literals.found(b"other")
+
+
+# -- prefilters answer as their regex would --------------------------------------------------
+
+
+def _plain(part: Prefilter, data: bytes) -> bool:
+    """What `part` answers, computed the slow and obvious way."""
+    text = data.lower() if part.lowercase else data
+    if part.anchors.literals and not any(a in text for a in part.anchors.literals):
+        return False
+    if part.requires is not None and not any(a in text for a in part.requires.literals):
+        return False
+    return re.compile(part.regex.pattern, part.regex.flags).search(text) is not None
+
+
+def _samples() -> list[bytes]:
+    """Source text with the words the prefilters look for: fixtures and rule docs."""
+    out = [p.read_bytes() for p in sorted(FIXTURES.rglob("*.py"))]
+    for rule in all_rules():
+        for section in doc_sections(rule.meta.docs).values():
+            out += [block.encode() for block in code_blocks(section, any_language=True)]
+    return out
+
+
+SAMPLES = _samples()
+
+
+@pytest.mark.parametrize("code,index,part", PARTS, ids=[f"{c}[{i}]" for c, i, _ in PARTS])
+def test_prefilter_answers_as_its_regex_on_real_code(code: str, index: int, part: Prefilter) -> None:
+    for data in SAMPLES:
+        assert part.search(data) == _plain(part, data), (code, index, data[:200])
+
+
+# Pieces of code the prefilters look for, to be put together into matches and near misses.
+PIECES = [
+    b" ", b"  ", b"\n", b"=", b" = ", b"==", b": str", b"'", b'"', b"(", b")", b", ", b") or ", b"r", b"x", b"_",
+    b"false", b"False", b"0", b"true", b"abcdefgh", b"A" * 16, b"x" * 40, b"://", b"user:pw", b"@", b"host",
+    b"password", b"api_key", b"Secret", b"token", b"auth", b"getenv(", b"os.environ.get(", b"config(", b'"API_KEY"',
+    b"--api-key", b"'--token'", b"default=", b"class S(", b"BaseSettings", b"):", b"verify=", b"VERIFY_SSL", b"ssl",
+    b"AKIA", b"ghp_", b"sk-", b"sk_live_", b"eyJ", b"http://",
+]
+
+
+def _fragments(part: Prefilter) -> list[bytes]:
+    """PIECES, the prefilter's anchors, and the literal words of its regex."""
+    words = re.findall(rb"[A-Za-z_][A-Za-z0-9_]{2,}|[-'\"():=.,/@]", part.regex.pattern)
+    return [*PIECES, *part.anchors.literals, *(part.requires.literals if part.requires else ()), *words]
+
+
+@pytest.mark.parametrize("code,index,part", PARTS, ids=[f"{c}[{i}]" for c, i, _ in PARTS])
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_prefilter_answers_as_its_regex_on_generated_text(code: str, index: int, part: Prefilter, data) -> None:
+    """Text with a match of the regex somewhere, or pieces put together; then perhaps
+    one byte less (a near miss), and upper-cased where the prefilter lower-cases."""
+    pattern = re.compile(part.regex.pattern, part.regex.flags)
+    pieces = st.lists(st.sampled_from(_fragments(part)), max_size=12).map(b"".join)
+    text = data.draw(st.one_of(st.from_regex(pattern), pieces))
+    if text and data.draw(st.booleans()):
+        cut = data.draw(st.integers(0, len(text) - 1))
+        text = text[:cut] + text[cut + 1:]
+    if part.lowercase and data.draw(st.booleans()):
+        text = text.upper()
+    assert part.search(text) == _plain(part, text), text
+
+
+# -- prefilters never turn away a file their rule reports in ------------------------------
+
+
+class _Everything:
+    def search(self, data: bytes) -> bool:
+        return True
+
+
+def _reported(rule, path: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> bool:
+    with monkeypatch.context() as patch:
+        patch.setattr(rule, "prefilter", _Everything())
+        return any(f.code == rule.code for f in analyse_source(path, data, [rule]).findings)
+
+
+@pytest.mark.parametrize("rule", PYTHON_RULES, ids=lambda r: r.code)
+def test_prefilter_passes_every_sample_its_rule_reports_in(rule, monkeypatch: pytest.MonkeyPatch) -> None:
+    reported = 0
+    for number, data in enumerate(SAMPLES):
+        if _reported(rule, f"sample{number}.py", data, monkeypatch):
+            reported += 1
+            assert rule.prefilter.search(data), data[:300]
+    assert reported >= 1  # the samples do exercise the rule

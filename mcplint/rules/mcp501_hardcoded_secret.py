@@ -17,7 +17,7 @@ from mcplint.mcp import walk
 from mcplint.files import is_test_path
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
-from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
+from mcplint.prefilter import AnyOf, Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 
 # -- names --------------------------------------------------------------------------
@@ -355,9 +355,11 @@ _NAME_PATTERN = (
     rb"(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key"
     rb"|(?:access|private|signing|encryption|master|auth|client)[_-]?key|credentials?|authorization)"
 )
-_TOKEN_ANCHORS = (
-    b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"sk-", b"xox", b"k_live_",
-    b"AIza", b"GOCSPX-", b"hf_", b"secret_", b"ntn_", b"-----BEGIN", b"eyJ",
+# Where a known token format begins. MCP502 looks for the same: the answer for a file is
+# then computed once.
+TOKEN_PREFIXES = Literals(
+    b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"sk-", b"xox", b"rk_live_",
+    b"sk_live_", b"AIza", b"GOCSPX-", b"hf_", b"secret_", b"ntn_", b"-----BEGIN", b"eyJ",
 )
 TOKEN_PREFILTER = Prefilter(
     lazy_compile(
@@ -366,17 +368,19 @@ TOKEN_PREFILTER = Prefilter(
         rb"|[rs]k_live_[A-Za-z0-9]{16}|AIza[0-9A-Za-z_-]{35}|GOCSPX-|hf_[A-Za-z0-9]{34}|(?:secret_|ntn_)[A-Za-z0-9]{40}"
         rb"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{8,}\.eyJ"
     ),
-    anchors=_TOKEN_ANCHORS,
+    anchors=TOKEN_PREFIXES,
 )
-URL_PASSWORD_PREFILTER = Prefilter(lazy_compile(rb"""://[^\s/:@'"]+:[^\s/@'"]+@"""), anchors=(b"://",))
+URL_PASSWORD_PREFILTER = Prefilter(lazy_compile(rb"""://[^\s/:@'"]+:[^\s/@'"]+@"""), anchors=(b"://",), starts=True)
 # Searched in the lower-cased bytes: case-insensitive alternations are slow in `re`.
 NAME_PREFILTER = Prefilter(
     lazy_compile(
         _NAME_PATTERN + rb"""\w*['"]?\s*(?::[^=\n]{1,60})?(?:==|!=|[:=])\s*[rbu]{0,2}["'][^"'\s]{4}"""
         rb"""|auth\s*=\s*\(\s*[rbu]{0,2}["']"""
     ),
-    anchors=(b"pass", b"pwd", b"secret", b"token", b"key", b"credential", b"authorization", b"auth"),
+    anchors=(b"pass", b"pwd", b"secret", b"token", b"api", b"access", b"private", b"signing", b"encryption", b"master",
+             b"auth", b"client", b"credential"),
     lowercase=True,
+    starts=True,
 )
 PREFILTER = AnyOf(TOKEN_PREFILTER, URL_PASSWORD_PREFILTER, NAME_PREFILTER)
 

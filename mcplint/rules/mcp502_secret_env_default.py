@@ -7,6 +7,7 @@ from mcplint.mcp.builder import string_value
 from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import (
+    TOKEN_PREFIXES,
     env_fallback,
     field_default,
     is_secret_name,
@@ -38,17 +39,20 @@ PREFILTER = AnyOf(
         lazy_compile(_GETTER + rb"\s*[rbu]{0,2}[\"'][^\"'\n]*" + _SECRET_WORD + rb"[^\"'\n]*[\"']\s*(?:,|\)\s*or\s*[rbu]{0,2}[\"'])"),
         anchors=_GETTER_ANCHORS,
         lowercase=True,
+        starts=True,
     ),
     # a token-shaped default, whatever the variable is called
     Prefilter(
         lazy_compile(_GETTER + rb"[^)]{0,200}?[\"']" + _TOKEN_PREFIX + rb"|\)\s*or\s*[rbu]{0,2}[\"']" + _TOKEN_PREFIX),
         anchors=(*_GETTER_ANCHORS, b") or"),
+        requires=TOKEN_PREFIXES,  # every match ends with one (MCP501's prefilter has looked for them)
     ),
     # --api-key style options with a default
     Prefilter(
         lazy_compile(rb"[\"']--[\w-]*" + _SECRET_WORD + rb"[\w-]*[\"'][^)]{0,400}?default\s*=\s*[rbu]{0,2}[\"']"),
-        anchors=(b"default",),
+        anchors=(b"\"--", b"'--"),  # each match also holds `default`
         lowercase=True,
+        starts=True,
     ),
     # class Settings(BaseSettings): fields read from the environment
     Prefilter(lazy_compile(rb"\bclass\s+\w+\s*\([^)]*Settings\b"), anchors=(b"Settings",)),

@@ -21,9 +21,10 @@ PREFILTER = AnyOf(
         anchors=(b"verif", b"cert_none", b"check_hostname", b"_create_unverified_context", b"ssl", b"tlsallowinvalid",
                  b"tlsinsecure", b"cert_reqs"),
         lowercase=True,
+        starts=True,
     ),
     # verify=VERIFY_SSL: a module constant (set to False)
-    Prefilter(lazy_compile(rb"\bverify\w*\s*=\s*[A-Z][A-Z0-9_]*\b"), anchors=(b"verify",)),
+    Prefilter(lazy_compile(rb"\bverify\w*\s*=\s*[A-Z][A-Z0-9_]*\b"), anchors=(b"verify",), starts=True),
 )
 
 HTTP_VERBS = frozenset({"get", "post", "put", "delete", "head", "patch", "options", "request", "stream", "send",

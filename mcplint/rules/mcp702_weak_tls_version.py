@@ -11,6 +11,7 @@ from mcplint.files import is_test_path
 PREFILTER = Prefilter(
     lazy_compile(rb"PROTOCOL_(?:SSL|TLSv1)|PROTOCOL_TLS\b|TLSVersion|OP_NO_TLSv1_3"),
     anchors=(b"PROTOCOL_", b"TLSVersion", b"OP_NO_TLSv1_3"),
+    starts=True,
 )
 
 # Pinned protocols: (label, severity). TLS 1.0/1.1 and SSL have known attacks and are

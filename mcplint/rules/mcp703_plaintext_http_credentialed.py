@@ -12,7 +12,8 @@ from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientScopes, module_constants
 
-PREFILTER = Prefilter(lazy_compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"http://",), lowercase=True)
+PREFILTER = Prefilter(lazy_compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"\"http://", b"'http://"), lowercase=True,
+                      starts=True)
 
 # Module-level functions that send a request: qualified name -> (position, keyword) of the URL.
 SEND_CALLS: dict[str, tuple[int, str]] = {
