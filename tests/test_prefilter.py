@@ -188,3 +188,35 @@ def test_prefilter_passes_every_sample_its_rule_reports_in(rule, monkeypatch: py
             reported += 1
             assert rule.prefilter.search(data), data[:300]
     assert reported >= 1  # the samples do exercise the rule
+
+
+# MCP703 needs credentials besides the `http://` URL: every way it finds them.
+CREDENTIALED = [
+    'requests.get("http://api.example.com/v1", auth=("u", p))',
+    'requests.get("http://api.example.com/v1", headers={"Authorization": t})',
+    'requests.get("http://api.example.com/v1", headers={"X-Api-Key": t})',
+    'requests.get("http://api.example.com/v1", headers={"Cookie": c})',
+    'requests.get("http://api.example.com/v1", headers={"X-Service-Token": t})',
+    'requests.get("http://api.example.com/v1", headers=dict(Authorization=t))',
+    'requests.post("http://api.example.com/v1", json={"password": p})',
+    'requests.post("http://api.example.com/v1", data={"client_secret": s})',
+    'requests.get("http://api.example.com/v1", params={"apikey": k})',
+    'requests.get("http://api.example.com/v1?api_key=" + k)',
+    'requests.get("http://user:pw@api.example.com/v1")',
+    'urllib.request.Request("http://api.example.com/v1", None, {"Authorization": t})',
+]
+
+
+@pytest.mark.parametrize("call", CREDENTIALED)
+def test_plaintext_http_prefilter_passes_each_kind_of_credential(call: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = next(r for r in PYTHON_RULES if r.code == "MCP703")
+    data = f"import requests\nimport urllib.request\n\n\ndef f(p, t, c, s, k):\n    return {call}\n".encode()
+    assert _reported(rule, "client.py", data, monkeypatch), call
+    assert rule.prefilter.search(data)
+
+
+def test_plaintext_http_prefilter_skips_urls_without_credentials() -> None:
+    rule = next(r for r in PYTHON_RULES if r.code == "MCP703")
+    namespace = b'XMLNS = "http://www.w3.org/XML/1998/namespace"\n\n\ndef f(node):\n    return node.get(XMLNS)\n'
+    assert not rule.prefilter.search(namespace)
+    assert rule.prefilter.search(namespace + b"TOKEN = 1\n")

@@ -7,13 +7,17 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import Prefilter, lazy_compile
+from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp801_outbound_call_without_timeout import HTTP_VERBS, ClientScopes, module_constants
 
+# A report needs credentials besides the `http://` URL: in the URL (a password before `@`,
+# a key, token, password or secret in the query string), or passed by the call (`auth=`,
+# or headers, params, data or json whose keys match CREDENTIAL_HEADER or CREDENTIAL_FIELD).
+# Each of them holds `@` or one of these words, as its source text does.
 PREFILTER = Prefilter(lazy_compile(rb"[\"']http://", re.IGNORECASE), anchors=(b"\"http://", b"'http://"), lowercase=True,
-                      starts=True)
+                      requires=Literals(b"auth", b"cookie", b"token", b"key", b"secret", b"passw", b"@"))
 
 # Module-level functions that send a request: qualified name -> (position, keyword) of the URL.
 SEND_CALLS: dict[str, tuple[int, str]] = {
