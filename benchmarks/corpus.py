@@ -96,6 +96,11 @@ MCP_REAL: tuple[Package, ...] = (
 )
 
 CORPORA = ("stdlib", "mcp-real", "fixtures")
+# The pre-commit scenario (not a default): one MCP server file changed in a large repo,
+# a fresh copy of mcp-real, scanned as the hook scans it (see benchmarks/run.py).
+PRECOMMIT = "precommit"
+_PRECOMMIT_PACKAGE = next(p for p in MCP_REAL if p.name == "mcp-server-sqlite")
+PRECOMMIT_FILE = f"{_PRECOMMIT_PACKAGE.name}-{_PRECOMMIT_PACKAGE.version}/src/mcp_server_sqlite/server.py"
 
 
 class CorpusError(Exception):
@@ -318,9 +323,11 @@ def prepare(name: str, cache: Path, repo: Path, log=print) -> Path:
         return prepare_fixtures(cache, repo)
     if name == "mcp-real":
         return prepare_mcp_real(cache, log=log)
+    if name == PRECOMMIT:
+        return prepare_precommit(cache, log=log)
     source = Path(name).expanduser()
     if not source.is_dir():
-        raise CorpusError(f"unknown corpus `{name}`: use {', '.join(CORPORA)} or a folder")
+        raise CorpusError(f"unknown corpus `{name}`: use {', '.join((*CORPORA, PRECOMMIT))} or a folder")
     tree = cache / "corpora" / f"custom-{normalize(source.resolve().name) or 'root'}"
     _fresh(tree)
     copy_python(source, tree)
@@ -328,9 +335,22 @@ def prepare(name: str, cache: Path, repo: Path, log=print) -> Path:
     return tree
 
 
+def prepare_precommit(cache: Path, log=print) -> Path:
+    """A fresh copy of mcp-real (its runs append lines to PRECOMMIT_FILE)."""
+    source = prepare_mcp_real(cache, log=log)
+    tree = cache / "corpora" / PRECOMMIT
+    if tree.exists():
+        shutil.rmtree(tree)
+    shutil.copytree(source, tree)
+    if not (tree / PRECOMMIT_FILE).is_file():
+        raise CorpusError(f"{PRECOMMIT_FILE} is not in mcp-real")
+    _write_marker(tree, {"source": str(source), "corpus": PRECOMMIT, "changed": PRECOMMIT_FILE})
+    return tree
+
+
 def describe(name: str, tree: Path) -> Stats:
     stats = count(tree)
-    if name == "mcp-real":
+    if name in ("mcp-real", PRECOMMIT):
         packages = sum(1 for p in tree.iterdir() if (p / MARKER).is_file())
         return Stats(stats.files, stats.lines, stats.bytes, packages)
     return stats

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 RULES = Path(__file__).resolve().parent / "semgrep-rules.yaml"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcplint-bench"
 TOOLS = ("mcplint", "bandit", "semgrep")
+PRECOMMIT_TOOLS = ("mcplint", "bandit")  # semgrep is not timed in the pre-commit scenario
 # Pinned so that a rerun on another machine compares the same tools.
 PINNED = {"bandit": "bandit==1.9.4", "semgrep": "semgrep==1.185.0"}
 QUIET_ENV = {
@@ -72,6 +73,17 @@ class Tool:
             return [*self.argv, "scan", "--config", str(RULES), "--metrics=off", "--disable-version-check",
                     "--json", "-o", str(out), "-j", str(semgrep_jobs), "--max-target-bytes", "0", "--no-git-ignore", "-q",
                     *self.extra, str(tree)]
+        raise ValueError(self.name)
+
+    def hook_command(self, path: str, out: Path | None = None) -> list[str]:
+        """The command line of the tool's pre-commit hook for one changed file: mcplint's
+        entry in .pre-commit-hooks.yaml, bandit's (plain `bandit`). With `out`: the same
+        with a JSON report written there (untimed, for the table's files and findings)."""
+        assert self.argv is not None
+        if self.name == "mcplint":
+            return [*self.argv, "scan", "--force-exclude", path, *(["--format", "json", "-o", str(out)] if out else [])]
+        if self.name == "bandit":
+            return [*self.argv, path, *(["-f", "json", "-o", str(out)] if out else [])]
         raise ValueError(self.name)
 
 
@@ -140,7 +152,11 @@ def _git_state() -> str:
 
 
 def child_env() -> dict[str, str]:
+    """This environment for the tools, quietened, with Python's usual bytecode caching:
+    some sandboxes set PYTHONDONTWRITEBYTECODE, which no user has, and which would make
+    every run of a Python tool compile its modules again (see benchmarks/README.md)."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(QUIET_ENV)
     return env
 
@@ -261,31 +277,73 @@ class Row:
 
 def run_corpus(name: str, tree: Path, tools: list[Tool], runs: int, timeout: float, semgrep_jobs: int,
                log=print) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="mcplint-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)  # neutral cwd: no config file of any tool is found there
+        return _run_rows(name, tools, runs, timeout, scratch, scratch,
+                         lambda tool, out: tool.command(tree, out, semgrep_jobs), log=log)
+
+
+def precommit_tools(tools: list[Tool]) -> list[Tool]:
+    """The tools of the pre-commit scenario: mcplint and bandit as their hooks run them."""
+    return [tool for tool in tools if tool.name in PRECOMMIT_TOOLS and not tool.extra]
+
+
+def run_precommit(name: str, tree: Path, tools: list[Tool], runs: int, timeout: float, log=print) -> list[Row]:
+    """One changed MCP server file in a large repo: each tool runs once untimed (caches
+    primed), then before each timed run a new comment line is appended to the file and
+    the tool's hook command scans it from the repo root. Exit code 1 (findings) is a
+    normal outcome of a hook. One untimed run with a JSON report afterwards fills in
+    files and findings."""
+    changed = tree / corpora.PRECOMMIT_FILE
+
+    def edit(row: Row, index: int) -> None:
+        with changed.open("a", encoding="utf-8") as handle:
+            handle.write(f"# edited for pre-commit benchmark run {index + 1} of {row.tool.label}\n")
+
+    with tempfile.TemporaryDirectory(prefix="mcplint-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        rows = _run_rows(name, precommit_tools(tools), runs, timeout, tree, scratch,
+                         lambda tool, out: tool.hook_command(corpora.PRECOMMIT_FILE), before=edit, ok=(0, 1),
+                         prime_all=True, log=log)
+        for row in rows:
+            if not row.problem:
+                out = scratch / f"{row.tool.label.replace(' ', '_')}-report.json"
+                measure(row.tool.hook_command(corpora.PRECOMMIT_FILE, out), tree, timeout)
+                row.output = read_output(row.tool.name, out)
+    return rows
+
+
+def _run_rows(name: str, tools: list[Tool], runs: int, timeout: float, cwd: Path, scratch: Path, command,
+              before=None, ok: tuple[int, ...] = (0,), prime_all: bool = False, log=print) -> list[Row]:
+    """`runs` interleaved rounds of `command(tool, out)` run in `cwd`, after one untimed
+    run of the tools that want priming (all with `prime_all`); `before(row, index)` runs
+    before each timed run.
+    A run that exits with a code not in `ok` (or times out) ends its row as failed."""
     rows = [Row(name, tool) for tool in tools]
     for row in rows:
         if not row.tool.installed:
             row.problem = f"not installed: {row.tool.install}"
-    with tempfile.TemporaryDirectory(prefix="mcplint-bench-") as scratch_dir:
-        scratch = Path(scratch_dir)  # neutral cwd: no config file of any tool is found there
-        live = [r for r in rows if not r.problem]
+    live = [r for r in rows if not r.problem]
+    for row in live:
+        if row.tool.prime or prime_all:
+            measure(command(row.tool, scratch / "prime.json"), cwd, timeout)
+    for index in range(runs):
         for row in live:
-            if row.tool.prime:
-                measure(row.tool.command(tree, scratch / "prime.json", semgrep_jobs), scratch, timeout)
-        for index in range(runs):
-            for row in live:
-                if row.problem:
-                    continue
-                out = scratch / f"{row.tool.label.replace(' ', '_')}.json"
-                sample = measure(row.tool.command(tree, out, semgrep_jobs), scratch, timeout)
-                row.samples.append(sample)
-                log(f"  {name:<9} {row.tool.label:<18} run {index + 1}/{runs}  {sample.seconds:7.2f} s"
-                    + (f"  {sample.peak_kib / 1024:6.0f} MiB" if sample.peak_kib else ""))
-                if sample.timed_out or sample.exit_code != 0:
-                    why = f"timed out after {timeout:g} s" if sample.timed_out else f"exit {sample.exit_code}"
-                    last = sample.stderr.strip().splitlines()[-1:] or [""]
-                    row.problem = f"failed ({why}) {last[0][:200]}".strip().replace("|", "\\|")
-                    continue
-                row.output = read_output(row.tool.name, out)
+            if row.problem:
+                continue
+            out = scratch / f"{row.tool.label.replace(' ', '_')}.json"
+            if before is not None:
+                before(row, index)
+            sample = measure(command(row.tool, out), cwd, timeout)
+            row.samples.append(sample)
+            log(f"  {name:<9} {row.tool.label:<18} run {index + 1}/{runs}  {sample.seconds:7.2f} s"
+                + (f"  {sample.peak_kib / 1024:6.0f} MiB" if sample.peak_kib else ""))
+            if sample.timed_out or sample.exit_code not in ok:
+                why = f"timed out after {timeout:g} s" if sample.timed_out else f"exit {sample.exit_code}"
+                last = sample.stderr.strip().splitlines()[-1:] or [""]
+                row.problem = f"failed ({why}) {last[0][:200]}".strip().replace("|", "\\|")
+                continue
+            row.output = read_output(row.tool.name, out)
     return rows
 
 
@@ -323,6 +381,13 @@ def load() -> str:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
     except (OSError, AttributeError):
         return "?"
+
+
+def _shown(argv: list[str]) -> str:
+    """A command line as a reader would type it: `python -m mcplint ...` without the interpreter's path."""
+    if argv[:1] == [sys.executable]:
+        argv = ["python", *argv[1:]]
+    return " ".join([Path(argv[0]).name, *argv[1:]])
 
 
 def _fmt_ratio(row: Row, bandit: Row | None) -> str:
@@ -390,6 +455,10 @@ def report(rows: list[Row], stats: dict, tools: list[Tool], runs: int, semgrep_j
         "(mcplint: files seen, and parsed = given to libcst; errors = files a tool reports it "
         "could not analyse).",
     ]
+    if any(row.corpus == corpora.PRECOMMIT for row in rows):
+        parts += ["", f"precommit: a copy of mcp-real where each run first appends a comment line to "
+                      f"`{corpora.PRECOMMIT_FILE}`; each tool then scans that one file as its pre-commit hook "
+                      f"does ({'; '.join(f'`{_shown(t.hook_command(corpora.PRECOMMIT_FILE))}`' for t in precommit_tools(tools) if t.installed)})."]
     raw = [f"- {r.corpus} / {r.tool.label}: " + ", ".join(f"{t:.2f}" for t in r.times) for r in rows if r.samples]
     if raw:
         parts += ["", "Every run (s):", "", *raw]
@@ -408,7 +477,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Time mcplint against bandit and semgrep on the same corpora (whole processes).",
     )
     parser.add_argument("--corpus", type=_csv, default=list(corpora.CORPORA),
-                        help="comma-separated: stdlib, mcp-real, fixtures, or a folder (default: all three)")
+                        help="comma-separated: stdlib, mcp-real, fixtures, precommit (one changed file in a copy "
+                             "of mcp-real, scanned as the pre-commit hooks do), or a folder (default: the first three)")
     parser.add_argument("--tools", type=_csv, default=list(TOOLS),
                         help="comma-separated subset of: mcplint, bandit, semgrep (default: all)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per tool and corpus (default: 5)")
@@ -447,6 +517,12 @@ def dry_run(args: argparse.Namespace, tools: list[Tool], out=print) -> None:
             out(f"corpus stdlib: {corpora.stdlib_source()} -> {args.cache / 'corpora' / corpora.stdlib_name()}")
         elif name == "fixtures":
             out(f"corpus fixtures: {REPO / 'fixtures'}")
+        elif name == corpora.PRECOMMIT:
+            out(f"corpus precommit: a copy of mcp-real; before each run a comment line is appended to "
+                f"{corpora.PRECOMMIT_FILE}, then each tool's pre-commit hook scans that file:")
+            for tool in precommit_tools(tools):
+                if tool.installed:
+                    out(f"  {tool.label}: {' '.join(tool.hook_command(corpora.PRECOMMIT_FILE))}")
         else:
             out(f"corpus {name}: folder")
     tree = Path("<corpus>")
@@ -482,10 +558,13 @@ def main(argv: list[str] | None = None) -> int:
             stats[name] = f"unavailable: {exc}"
             rows += [Row(name, tool, problem="corpus unavailable") for tool in tools]
             continue
-        label = name if name in corpora.CORPORA else tree.name
+        label = name if name in (*corpora.CORPORA, corpora.PRECOMMIT) else tree.name
         stats[label] = corpora.describe(name, tree)
         log(f"corpus {label}: {stats[label].files} files, {stats[label].lines} lines in {tree}")
-        rows += run_corpus(label, tree, tools, args.runs, args.timeout, args.semgrep_jobs, log=log)
+        if name == corpora.PRECOMMIT:
+            rows += run_precommit(label, tree, tools, args.runs, args.timeout, log=log)
+        else:
+            rows += run_corpus(label, tree, tools, args.runs, args.timeout, args.semgrep_jobs, log=log)
     text = report(rows, stats, tools, args.runs, args.semgrep_jobs, (before, load()))
     print(text, end="")
     if args.report:

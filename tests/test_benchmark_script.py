@@ -148,3 +148,59 @@ def test_one_run_of_mcplint_on_a_tiny_corpus(tmp_path: Path, capsys: pytest.Capt
     assert cells[6].startswith("2 ")  # tests/ was left out of the corpus for every tool
     assert int(cells[7]) >= 1  # the shell injection was found: the run really scanned
     assert "| custom-tiny | — | 2 | 10 |" in out
+
+
+# -- the pre-commit scenario ----------------------------------------------------------------
+
+
+def test_precommit_changes_one_file_of_a_pinned_server() -> None:
+    assert bench.parse_args(["--corpus", "precommit"]).corpus == ["precommit"]
+    assert "precommit" not in bench.parse_args([]).corpus  # not a default: it rewrites a corpus copy
+    package = next(p for p in corpus.MCP_REAL if corpus.PRECOMMIT_FILE.startswith(f"{p.name}-{p.version}/"))
+    assert package.name == "mcp-server-sqlite" and corpus.PRECOMMIT_FILE.endswith("/server.py")
+
+
+def test_children_write_bytecode_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bench.child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["SEMGREP_SEND_METRICS"] == "off"
+
+
+def test_hook_commands_are_the_hooks(repo: Path) -> None:
+    hooks = (repo / ".pre-commit-hooks.yaml").read_text()
+    entry = re.search(r"^\s*entry:\s*(.+)$", hooks, re.MULTILINE).group(1).split()
+    mcplint = bench.Tool("mcplint", "mcplint", ["python", "-m", "mcplint"], "0.1")
+    assert entry[0] == "mcplint"
+    assert mcplint.hook_command("a/server.py") == ["python", "-m", "mcplint", *entry[1:], "a/server.py"]
+    assert mcplint.hook_command("s.py", Path("o.json"))[-4:] == ["--format", "json", "-o", "o.json"]
+    bandit = bench.Tool("bandit", "bandit", ["bandit"], "1.9.4")
+    assert bandit.hook_command("a/server.py") == ["bandit", "a/server.py"]
+
+
+def test_dry_run_prints_the_precommit_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--dry-run", "--cache", str(tmp_path), "--corpus", "precommit", "--tools", "mcplint"]) == 0
+    out = capsys.readouterr().out
+    assert f"-m mcplint scan --force-exclude {corpus.PRECOMMIT_FILE}" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_precommit_rounds_edit_the_file_before_each_timed_run(tmp_path: Path) -> None:
+    import sys
+
+    changed = tmp_path / corpus.PRECOMMIT_FILE
+    changed.parent.mkdir(parents=True)
+    changed.write_text("import mcp\n")
+    exits = "import sys; sys.exit({})"
+
+    def tool(name: str, code: int, **extra) -> bench.Tool:
+        return bench.Tool(name, extra.pop("label", name), [sys.executable, "-c", exits.format(code)], "1", **extra)
+
+    tools = [tool("mcplint", 1, prime=True), tool("mcplint", 1, label="mcplint --no-cache", extra=["--no-cache"]),
+             tool("bandit", 0), tool("semgrep", 0)]
+    rows = bench.run_precommit("precommit", tmp_path, tools, 2, 60, log=lambda message: None)
+    assert [row.tool.label for row in rows] == ["mcplint", "bandit"]  # the hooks; no variants, no semgrep
+    assert all(len(row.samples) == 2 and not row.problem for row in rows)  # exit 1 = findings: a hook's normal outcome
+    lines = changed.read_text().splitlines()
+    assert lines[0] == "import mcp" and len(lines) == 1 + 2 * 2 and len(set(lines)) == len(lines)
+    failing = bench.run_precommit("precommit", tmp_path, [tool("mcplint", 2)], 2, 60, log=lambda message: None)
+    assert failing[0].problem.startswith("failed (exit 2)") and len(failing[0].samples) == 1
