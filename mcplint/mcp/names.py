@@ -13,11 +13,17 @@ import libcst as cst
 
 def dotted(node: cst.CSTNode) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
+    # exact type tests: isinstance against libcst's classes goes through ABCMeta, and
+    # this runs for most expressions of a file
+    kind = type(node)
+    if kind is cst.Name:
+        return node.value
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while kind is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+        kind = type(node)
+    if kind is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None

@@ -90,6 +90,10 @@ class CallSite:
 ReturnsOf = Callable[[str], "tuple[list[str], frozenset[str], bool] | None"]
 
 
+_COLLECTIONS = frozenset({cst.List, cst.Tuple, cst.Set})
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp})
+
+
 class FunctionFlow(cst.CSTVisitor):
     def __init__(
         self,
@@ -213,49 +217,52 @@ class FunctionFlow(cst.CSTVisitor):
 
     # -- evaluation --------------------------------------------------------------
     def taint_of(self, expr: cst.CSTNode | None) -> Taint | None:
-        if expr is None:
-            return None
-        if isinstance(expr, cst.Name):
+        # exact type tests, not isinstance: libcst's classes check instances through
+        # ABCMeta, slowly, and rules ask this for most expressions of a handler
+        kind = type(expr)
+        if kind is cst.Name:
             return self.env.get(expr.value)
-        if isinstance(expr, cst.Attribute):
+        if kind is cst.Attribute:
             name = dotted(expr)
             if name is not None and name in self.env:
                 return self.env[name]
             return self.taint_of(expr.value)
-        if isinstance(expr, cst.Subscript):
+        if kind is cst.Subscript:
             return self.taint_of(expr.value)
-        if isinstance(expr, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             taint = self._first((expr.left, expr.right))
             if taint is None:
                 return None
-            how = "formatted with `%`" if isinstance(expr.operator, cst.Modulo) else "concatenated"
+            how = "formatted with `%`" if type(expr.operator) is cst.Modulo else "concatenated"
             return taint.then(expr, f"{how}: `{_short(expr)}`")
-        if isinstance(expr, cst.FormattedString):
-            taint = self._first(p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression))
+        if kind is cst.FormattedString:
+            taint = self._first(p.expression for p in expr.parts if type(p) is cst.FormattedStringExpression)
             return taint.then(expr, f"interpolated into f-string `{_short(expr)}`") if taint else None
-        if isinstance(expr, cst.ConcatenatedString):
+        if kind is cst.ConcatenatedString:
             return self._first((expr.left, expr.right))
-        if isinstance(expr, cst.Call):
+        if kind is cst.Call:
             return self._call(expr)
-        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        if kind in _COLLECTIONS:
             return self._first(e.value for e in expr.elements)
-        if isinstance(expr, cst.Dict):
+        if kind is cst.Dict:
             return self._first(
-                v for e in expr.elements for v in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))
+                v for e in expr.elements for v in ((e.key, e.value) if type(e) is cst.DictElement else (e.value,))
             )
-        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        if kind in _COMPREHENSIONS:
             return self.taint_of(expr.elt) or self.taint_of(expr.for_in.iter)
-        if isinstance(expr, cst.DictComp):
+        if kind is cst.DictComp:
             return self.taint_of(expr.value) or self.taint_of(expr.key) or self.taint_of(expr.for_in.iter)
-        if isinstance(expr, cst.IfExp):
+        if kind is cst.IfExp:
             return self.taint_of(expr.body) or self.taint_of(expr.orelse)
-        if isinstance(expr, cst.BooleanOperation):
+        if kind is cst.BooleanOperation:
             return self.taint_of(expr.left) or self.taint_of(expr.right)
-        if isinstance(expr, (cst.Await, cst.NamedExpr)):
-            return self.taint_of(expr.expression if isinstance(expr, cst.Await) else expr.value)
-        if isinstance(expr, cst.UnaryOperation):
-            return None if isinstance(expr.operator, cst.Not) else self.taint_of(expr.expression)
-        if isinstance(expr, (cst.StarredElement, cst.Arg)):
+        if kind is cst.Await:
+            return self.taint_of(expr.expression)
+        if kind is cst.NamedExpr:
+            return self.taint_of(expr.value)
+        if kind is cst.UnaryOperation:
+            return None if type(expr.operator) is cst.Not else self.taint_of(expr.expression)
+        if kind is cst.StarredElement or kind is cst.Arg:
             return self.taint_of(expr.value)
         return None
 
