@@ -137,6 +137,19 @@ class _Collector(cst.CSTVisitor):
         self._call_stack: list[cst.Call] = []
         self._written: set[int] = set()
 
+    # walk.visit calls these for every node of the file: a table lookup instead of
+    # CSTVisitor's getattr of a name formatted for each node
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        visit = _COLLECTOR_VISITS.get(type(node).__name__)
+        if visit is not None:
+            visit(self, node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        leave = _COLLECTOR_LEAVES.get(type(original_node).__name__)
+        if leave is not None:
+            leave(self, original_node)
+
     # imports
     def visit_Import(self, node: cst.Import) -> None:
         self.imports.add(node)
@@ -273,6 +286,15 @@ class _Collector(cst.CSTVisitor):
             default = positional[0].value  # typer.Option("0.0.0.0", "--host"): the default comes first
         if default is not None and dest:
             self.options.setdefault(dest, default)
+
+
+def _hooks(visitor: type, prefix: str) -> dict:
+    """A visitor class's `visit_X` (or `leave_X`) methods by node type name X."""
+    return {name[len(prefix):]: method for name, method in vars(visitor).items() if name.startswith(prefix)}
+
+
+_COLLECTOR_VISITS = _hooks(_Collector, "visit_")
+_COLLECTOR_LEAVES = _hooks(_Collector, "leave_")
 
 
 def build_model(module: cst.Module) -> tuple[FileModel, ImportTable]:
