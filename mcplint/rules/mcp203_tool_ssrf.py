@@ -59,13 +59,28 @@ FULL, PARTIAL = 2, 1
 _UNKNOWN = "\x00"  # an untainted, unresolved expression in a URL's head
 
 
-def _walk(node: cst.CSTNode):
+_FUNCTIONS = frozenset({cst.FunctionDef, cst.Lambda})
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
+
+
+def _outside(root: cst.CSTNode, nested: frozenset) -> list[cst.CSTNode]:
+    """`root` and everything under it in source order, leaving out nodes of the types
+    `nested` below it, with all they hold."""
+    out: list[cst.CSTNode] = []
+    skipped: set[int] = set()
+    for node in walk.iter_nodes(root):
+        if id(node) in skipped:
+            continue
+        if type(node) in nested and node is not root:
+            skipped.update(map(id, walk.iter_nodes(node)))
+            continue
+        out.append(node)
+    return out
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
     """`node` and everything under it in source order, not descending into nested functions."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed([c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda))]))
+    return _outside(node, _FUNCTIONS)
 
 
 def _mentions_host(node: cst.CSTNode) -> bool:
@@ -291,27 +306,24 @@ class ToolSsrf(Rule):
             params = scope.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
                 table[param.name.value] = annotated(param.annotation)
-        stack: list[cst.CSTNode] = list(walk.children(scope.body) if isinstance(scope, cst.FunctionDef) else walk.children(scope))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope is not self.ctx.module:
-                continue
-            if isinstance(node, cst.FunctionDef):
-                # Module scope: only attribute targets (`self.session = ...`) inside methods.
-                for inner in _walk_all(node):
-                    if isinstance(inner, cst.Assign) and is_client(inner.value):
-                        for t in inner.targets:
-                            if "." in (dotted(t.target) or ""):
-                                bind(t.target, True)
-                continue
-            if isinstance(node, cst.Assign):
+            nodes = _outside(scope.body, _DEFINITIONS)
+        else:
+            nodes = _outside(scope, frozenset({cst.FunctionDef}))
+            # and attribute targets bound to a client anywhere (`self.session = ...` in a method)
+            for node in walk.iter_nodes(scope):
+                if type(node) is cst.Assign and is_client(node.value):
+                    for t in node.targets:
+                        if "." in (dotted(t.target) or ""):
+                            bind(t.target, True)
+        for node in nodes:
+            kind = type(node)
+            if kind is cst.Assign:
                 for t in node.targets:
                     bind(t.target, is_client(node.value))
-            elif isinstance(node, cst.AnnAssign):
+            elif kind is cst.AnnAssign:
                 bind(node.target, is_client(node.value) or annotated(node.annotation))
-            elif isinstance(node, cst.WithItem) and node.asname is not None:
+            elif kind is cst.WithItem and node.asname is not None:
                 bind(node.asname.name, is_client(node.item))
-            stack.extend(walk.children(node))
         return table
 
     # -- which part of the URL is tainted ---------------------------------------------
@@ -536,8 +548,8 @@ class ToolSsrf(Rule):
         """How a function of this file checks a URL: FULL, PARTIAL, 0; None if not defined here."""
         if self._functions is None:
             self._functions = {}
-            for node in _walk_all(self.ctx.module):
-                if isinstance(node, cst.FunctionDef):
+            for node in walk.iter_nodes(self.ctx.module):
+                if type(node) is cst.FunctionDef:
                     self._functions.setdefault(node.name.value, []).append(node)
         if name not in self._functions:
             return None
@@ -576,10 +588,3 @@ def _flatten_add(node: cst.BaseExpression) -> list[cst.CSTNode | str]:
 def _calls(body: cst.CSTNode):
     return (n for n in _walk(body) if isinstance(n, cst.Call))
 
-
-def _walk_all(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(walk.children(node))
