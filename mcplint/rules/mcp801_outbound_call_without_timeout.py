@@ -44,6 +44,11 @@ def client_class(expr: cst.BaseExpression | None, qualify) -> str | None:
     return None
 
 
+# The nodes that hold statements.
+_HOLDS_STATEMENTS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+                     cst.Finally, cst.MatchCase)
+
+
 class ClientBindings:
     """Which names a file binds to HTTP client objects.
 
@@ -76,7 +81,8 @@ class ClientBindings:
         while stack:
             node, scope = stack.pop()
             table = self.scopes[scope]
-            if isinstance(node, cst.FunctionDef):
+            node_type = type(node)  # exact types: isinstance on libcst's classes is slow
+            if node_type is cst.FunctionDef:
                 scope = id(node)
                 table = self.scopes.setdefault(scope, {})
                 params = node.params
@@ -84,16 +90,17 @@ class ClientBindings:
                     kind = self._annotated(param.annotation)
                     if kind:
                         table[param.name.value] = kind
-            elif isinstance(node, cst.Assign):
+            elif node_type is cst.Assign:
                 kind = client_class(node.value, self.qualify)
                 for target in node.targets:
                     self._bind(target.target, kind, table, node.value)
-            elif isinstance(node, cst.AnnAssign):
+            elif node_type is cst.AnnAssign:
                 self._bind(node.target, client_class(node.value, self.qualify) or self._annotated(node.annotation), table,
                            node.value)
-            elif isinstance(node, cst.WithItem) and node.asname is not None:
+            elif node_type is cst.WithItem and node.asname is not None:
                 self._bind(node.asname.name, client_class(node.item, self.qualify), table, node.item)
-            stack.extend((child, scope) for child in walk.children(node))
+            if isinstance(node, _HOLDS_STATEMENTS):  # bindings are statements (and `with` items): none in expressions
+                stack.extend((child, scope) for child in walk.children(node))
 
     def _bind(self, target: cst.BaseExpression, kind: str | None, table: dict[str, str],
               value: cst.BaseExpression | None) -> None:
