@@ -103,7 +103,8 @@ def _lowered(data: bytes) -> bytes:
 
 
 class Prefilter:
-    """Does a file's bytes match `regex` (a compiled or `lazy_compile` pattern)?
+    """Does a file's bytes match `regex` (a compiled or `lazy_compile` pattern, or None:
+    the anchors alone)?
 
     `anchors`: literals the text must hold one of before the regex runs.
     `lowercase`: search the lower-cased bytes (anchors and `requires` are lower-case).
@@ -130,10 +131,17 @@ class Prefilter:
             return False
         if self.requires is not None and not self.requires.found(text):
             return False
+        if self.regex is None:
+            return True
         if self.starts:
             match = self.regex.match
             return any(match(text, at) is not None for at in self.anchors.positions(text))
         return self.regex.search(text) is not None
+
+
+def containing(*literals: bytes, lowercase: bool = False) -> Prefilter:
+    """A prefilter that asks only for one of `literals` (no regex)."""
+    return Prefilter(None, anchors=literals, lowercase=lowercase)
 
 
 class AnyOf:

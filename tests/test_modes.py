@@ -153,3 +153,43 @@ def test_parallel_workers_take_work_found_on_the_way(tmp_path: Path, monkeypatch
     assert [(f.path, f.code, f.span, f.trace) for f in parallel.findings] == \
         [(f.path, f.code, f.span, f.trace) for f in serial.findings]
     assert {f.path for f in parallel.active} == {"pkg/shell.py", "pkg/runner.py"}
+
+
+AUTH = """
+    import jwt
+
+    def claims(token):
+        return jwt.decode(token, options={"verify_signature": False})
+"""
+CONSTANTS = """
+    VERSION = "1.0"
+    TIMEOUT = 30
+"""
+USES_BOTH = """
+    from mcp.server.fastmcp import FastMCP
+    from pkg import auth, constants
+
+    mcp = FastMCP("x")
+"""
+
+
+def test_an_imported_module_is_parsed_only_if_a_rule_can_report_there(tmp_path: Path, modes, monkeypatch) -> None:
+    parsed: list[str] = []
+    real = engine._parse
+    monkeypatch.setattr(engine, "_parse", lambda path, data: parsed.append(path) or real(path, data))
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": USES_BOTH, "pkg.auth": AUTH, "pkg.constants": CONSTANTS})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/auth.py"] == modes["pkg/constants.py"] == IMPORTED
+    assert "pkg/auth.py" in parsed and "pkg/constants.py" not in parsed  # no rule reports in constants alone
+    assert [(f.path, f.code) for f in result.active] == [("pkg/auth.py", "MCP103")]  # found as before
+
+
+def test_declarations_are_checked(monkeypatch) -> None:
+    """The tests run with MCPLINT_CHECK_DECLARATIONS=1: a rule that reports where its
+    declaration says it cannot fails loudly."""
+    from mcplint.registry import rule_by_code
+
+    assert engine.CHECK_DECLARATIONS
+    monkeypatch.setattr(rule_by_code()["MCP103"], "in_imported_modules", False)
+    with pytest.raises(AssertionError, match="MCP103 made a finding in auth.py"):
+        engine.analyse_file_bytes("auth.py", textwrap.dedent(AUTH).encode(), engine.select_rules(Config()), deep=True)

@@ -20,6 +20,7 @@ from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
+from mcplint.prefilter import Literals, Prefilter
 
 if TYPE_CHECKING:
     from mcplint.context import FileContext
@@ -244,6 +245,10 @@ def _callee_name(call: cst.Call) -> str:
 
 
 _CALL_NAMES = frozenset(METADATA_CLASSES) | {"Field"}
+# Files that may write metadata in a call: a callee is known by the name it is called
+# by, and what is judged is a description or title.
+METADATA_CALLS = Prefilter(None, anchors=tuple(name.encode() for name in sorted(_CALL_NAMES)),
+                           requires=Literals(b"description", b"title"))
 
 
 def metadata_class(ctx: "FileContext", call: cst.Call) -> str | None:
@@ -345,6 +350,7 @@ INVISIBLE_RANGES = (
     (0xE0100, 0xE01EF),  # variation selectors supplement (byte smuggling)
 )
 BIDI_RANGES = ((0x202A, 0x202E), (0x2066, 0x2069))
+BIDI_BYTES = tuple(chr(code).encode() for low, high in BIDI_RANGES for code in range(low, high + 1))  # as UTF-8
 
 
 def _char_class(ranges) -> "re.Pattern[str]":

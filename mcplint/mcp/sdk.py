@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from mcplint.prefilter import AnyOf, Prefilter
+from mcplint.prefilter import AnyOf, Prefilter, containing
 
 # Dialects: which SDK generation a server object belongs to.
 MCP_V1 = "mcp-v1"  # official SDK 1.x, mcp.server.fastmcp.FastMCP
@@ -52,8 +52,8 @@ SERVER_CLASS_SUFFIXES = ("FastMCP", "MCPServer")
 # A file that does not look like MCP code (MCP_PREFILTER) but may still hold a server
 # or handlers of its own: a project subclass of a server class, low-level handler
 # tables reached through a project module's re-exports.
-SERVER_HINT = Prefilter(re.compile(rb""), anchors=(*(s.encode() for s in SERVER_CLASS_SUFFIXES), b"CallToolRequest",
-                                                    b"add_request_handler", b"request_handlers"))
+SERVER_HINT = containing(*(s.encode() for s in SERVER_CLASS_SUFFIXES), b"CallToolRequest", b"add_request_handler",
+                         b"request_handlers")
 
 # Type names of server objects, for `def register(mcp: FastMCP)` helpers.
 SERVER_TYPE_NAMES = frozenset({"FastMCP", "MCPServer", "Server", "FastMCPProxy"})

@@ -5,6 +5,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.model import Server, Transport
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
+from mcplint.prefilter import containing
 
 TRANSPORT_LABELS = {
     "sse": "SSE",
@@ -144,6 +145,7 @@ class NetworkTransportWithoutAuth(Rule):
     confidence = Confidence.HIGH
     cwe = 306
     checklist = "MCP-C01"
+    in_imported_modules = containing(b"middleware", lowercase=True)  # evidence: authenticating middleware
     message = "{server} is served over {transport}{bind} with no authentication configured"
 
     def check_server(self, server: Server) -> None:

@@ -4,7 +4,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import call_args
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 
@@ -156,6 +156,7 @@ class DevTokenVerifier(Rule, Nesting):
     confidence = Confidence.HIGH
     cwe = 1188
     checklist = "MCP-C01"
+    in_imported_modules = containing(b"fastmcp")  # fastmcp's own development classes
     message = "`{cls}` {what}; it is meant for tests and local development{where}"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -4,7 +4,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import call_args, string_value
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
 from mcplint.files import is_test_path
@@ -97,6 +97,7 @@ class JwtWithoutAudienceOrIssuer(Rule, Nesting):
     confidence = Confidence.HIGH
     cwe = 287
     checklist = "MCP-C01"
+    in_imported_modules = containing(b"jwt", b"authlib", b"fastmcp", lowercase=True)  # JWT libraries, fastmcp verifiers
     message = "`{call}` {problem}"
 
     def visit_Call(self, node: cst.Call) -> None:

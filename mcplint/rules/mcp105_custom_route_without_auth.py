@@ -7,7 +7,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Server
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.rules.mcp501_hardcoded_secret import is_secret_name
@@ -155,6 +155,7 @@ class CustomRouteWithoutAuth(Rule):
     confidence = Confidence.HIGH
     cwe = 306
     checklist = "MCP-C01"
+    in_imported_modules = containing(sdk.CUSTOM_ROUTE_METHOD.encode())
     message = "custom route `{route}` (`{function}`) {action} with no authentication check{note}"
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -8,7 +8,7 @@ from mcplint.mcp.builder import argument, node_source
 from mcplint.mcp.effects import effect_confidence, registration_call, strongest, tool_effects
 from mcplint.mcp.model import Handler, Server, Transport
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 
 # Calls that read the caller's identity or check a permission inside a tool.
@@ -128,6 +128,7 @@ class DestructiveToolWithoutAuthorization(Rule):
     confidence = Confidence.HIGH
     cwe = 862
     checklist = "MCP-C02"
+    in_imported_modules = containing(b"Middleware")  # evidence: authorization middleware
     message = "{handler} {effect} with no authorization check, on a server served over {transport}"
 
     def __init__(self, ctx) -> None:

@@ -83,6 +83,7 @@ class ReadOnlyHintOnWritingTool(Rule):
     confidence = Confidence.HIGH
     cwe = 451
     checklist = "MCP-C02"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = "{handler} is annotated `readOnlyHint=True` but {effect}"
 
     def check_handler(self, handler: Handler) -> None:

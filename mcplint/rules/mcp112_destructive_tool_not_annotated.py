@@ -77,6 +77,7 @@ class DestructiveToolNotAnnotated(Rule):
     confidence = Confidence.MEDIUM
     cwe = 357
     checklist = "MCP-C02"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = "{handler} {effect} but {claim}"
 
     def check_handler(self, handler: Handler) -> None:

@@ -150,6 +150,7 @@ class ToolParameterUnvalidated(Rule):
     confidence = Confidence.HIGH
     cwe = 20
     checklist = "MCP-C03"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = "{handler} parameter `{param}` {why}"
 
     def check_handler(self, handler: Handler) -> None:

@@ -265,6 +265,7 @@ class ToolPathTraversal(Rule):
     confidence = Confidence.HIGH
     cwe = 22
     checklist = "MCP-C03"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` is used as a file path in `{sink}`{detail}"
 
     def __init__(self, ctx) -> None:

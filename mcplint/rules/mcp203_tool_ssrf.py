@@ -177,6 +177,7 @@ class ToolSsrf(Rule):
     confidence = Confidence.HIGH
     cwe = 918
     checklist = "MCP-C03"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` {part} the URL requested by `{sink}`{detail}"
 
     def __init__(self, ctx) -> None:

@@ -111,6 +111,7 @@ class ToolRegexFromInput(Rule):
     confidence = Confidence.HIGH
     cwe = 1333
     checklist = "MCP-C03"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` is used as the regular expression of `{sink}`{detail}"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -72,6 +72,7 @@ class ToolShellInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 78
     checklist = "MCP-C04"
+    in_imported_modules = False  # each report carries tool input
     escape_sanitizes = True
     message = "{handler} parameter `{param}` reaches shell command `{sink}`"
 

@@ -226,6 +226,7 @@ class ToolSqlInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 89
     checklist = "MCP-C04"
+    in_imported_modules = False  # each report carries tool input
     escape_sanitizes = True
     message = "{handler} parameter `{param}` {how} `{sink}`"
 

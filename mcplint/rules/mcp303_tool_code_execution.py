@@ -122,6 +122,7 @@ class ToolCodeExecution(Rule):
     confidence = Confidence.HIGH
     cwe = 94
     checklist = "MCP-C04"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` reaches `{sink}`, {effect}"
 
     def __init__(self, ctx) -> None:

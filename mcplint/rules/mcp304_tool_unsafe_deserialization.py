@@ -120,6 +120,7 @@ class ToolUnsafeDeserialization(Rule):
     confidence = Confidence.HIGH
     cwe = 502
     checklist = "MCP-C04"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` {how} `{sink}`{note}"
 
     def visit_Call(self, node: cst.Call) -> None:

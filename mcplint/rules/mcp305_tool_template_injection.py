@@ -143,6 +143,7 @@ class ToolTemplateInjection(Rule):
     confidence = Confidence.HIGH
     cwe = 1336
     checklist = "MCP-C04"
+    in_imported_modules = False  # each report carries tool input
     escape_sanitizes = True
     message = "{handler} parameter `{param}` is compiled as a {engine} template by `{sink}`, {effect}"
 

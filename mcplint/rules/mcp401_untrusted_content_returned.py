@@ -599,6 +599,7 @@ class UntrustedContentReturned(Rule):
     confidence = Confidence.MEDIUM
     cwe = 1427
     checklist = "MCP-C13"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = "{handler} returns {what} fetched by `{fetch}`{via} to the model without marking it as untrusted"
 
     def __init__(self, ctx) -> None:

@@ -2,7 +2,7 @@ import re
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
-from mcplint.mcp.metadata import JudgesMetadata, MetaText
+from mcplint.mcp.metadata import METADATA_CALLS, JudgesMetadata, MetaText
 from mcplint.mcp.model import Handler
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
@@ -239,6 +239,7 @@ class InstructionsInToolMetadata(JudgesMetadata, Rule):
     confidence = Confidence.HIGH
     cwe = 1427
     checklist = "MCP-C13"
+    in_imported_modules = METADATA_CALLS  # `Field(description=...)`, `types.Tool(...)`
     message = "{where} carries {kind}: `{quote}`"
 
     def _judge(self, text: MetaText, handler: Handler | None) -> None:

@@ -5,9 +5,9 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import string_value
-from mcplint.mcp.metadata import BIDI_RE, INVISIBLE_RE, JudgesMetadata, MetaText, is_invisible
+from mcplint.mcp.metadata import BIDI_BYTES, BIDI_RE, INVISIBLE_RE, METADATA_CALLS, JudgesMetadata, MetaText, is_invisible
 from mcplint.mcp.model import Handler
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import AnyOf, containing, lazy_compile
 from mcplint.rule import Rule
 
 # `\u200b`, `\U000e0041`, `\N{ZERO WIDTH SPACE}` written in a literal.
@@ -133,6 +133,7 @@ class InvisibleUnicodeInMetadata(JudgesMetadata, Rule):
     confidence = Confidence.HIGH
     cwe = 451
     checklist = "MCP-C13"
+    in_imported_modules = AnyOf(METADATA_CALLS, containing(*BIDI_BYTES))  # metadata calls, bidi controls anywhere
     message = "{where} contains {what}{how}"
 
     def __init__(self, ctx) -> None:

@@ -6,6 +6,7 @@ from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
+from mcplint.mcp.metadata import METADATA_CALLS
 
 REMOTE, FILE, ENV = "remote", "file", "env"
 ENV_CALLS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop"})
@@ -98,6 +99,7 @@ class DynamicToolMetadata(Rule):
     confidence = Confidence.MEDIUM
     cwe = 829
     checklist = "MCP-C13"
+    in_imported_modules = METADATA_CALLS  # metadata objects built in the module
     message = "{where}: taken at run time from {what} (`{shown}`)"
 
     def __init__(self, ctx) -> None:

@@ -7,7 +7,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import argument
 from mcplint.mcp.model import Handler
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 
 # Tools other servers and clients already expose under these names: clients' own tools
@@ -128,6 +128,7 @@ class ToolNameShadowing(Rule):
     confidence = Confidence.MEDIUM
     cwe = 1007
     checklist = "MCP-C13"
+    in_imported_modules = containing(b"Tool")  # `types.Tool(name=...)`
     message = "{what}"
 
     def __init__(self, ctx) -> None:

@@ -5,7 +5,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
 
@@ -147,6 +147,15 @@ class SensitiveDataLogged(Rule):
     confidence = Confidence.MEDIUM
     cwe = 532
     checklist = "MCP-C06"
+    # a log call (its function or method name), and a sensitive value's name in the file
+    in_imported_modules = Prefilter(
+        None,
+        anchors=(b"print", b"stdout", b"stderr", b"send_log_message", b"logging", *(m.encode() for m in LOG_METHODS)),
+        requires=Literals(b"token", b"secret", b"credential", b"authorization", b"pass", b"pw", b"key", b"cookie",
+                          b"environ", b"headers", b"locals", b"globals", b"vars",
+                          *(name.encode() for name in ARGUMENT_CONTAINERS)),
+        lowercase=True,
+    )
     message = "`{sink}` {action}"
 
     def __init__(self, ctx) -> None:

@@ -7,6 +7,7 @@ from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp503_sensitive_data_logged import _LOGGER_NAME_RE, LOG_METHODS, LOGGER_FACTORIES, LOGGING_FUNCS
+from mcplint.prefilter import containing
 
 # fastmcp's logging middleware (`fastmcp.server.middleware.logging`).
 LOGGING_MIDDLEWARE = frozenset({"LoggingMiddleware", "StructuredLoggingMiddleware"})
@@ -77,6 +78,7 @@ class PayloadLogging(Rule):
     confidence = Confidence.HIGH
     cwe = 532
     checklist = "MCP-C06"
+    in_imported_modules = containing(b"fastmcp", b"call_next")  # fastmcp logging middleware, HTTP middleware
     message = "{sink} logs {what}"
 
     def __init__(self, ctx) -> None:

@@ -80,6 +80,7 @@ class BindAllInterfaces(Rule):
     confidence = Confidence.HIGH
     cwe = 1327
     checklist = "MCP-C11"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = "{server} binds {host}, every network interface{how}"
 
     def __init__(self, ctx) -> None:

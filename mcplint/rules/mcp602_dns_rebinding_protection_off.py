@@ -7,7 +7,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import call_args
 from mcplint.mcp.model import Server, Transport, Value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp101_network_transport_without_auth import TRANSPORT_LABELS
 from mcplint.files import is_test_path
@@ -144,6 +144,7 @@ class DnsRebindingProtectionOff(Rule, StatementTracker):
     confidence = Confidence.HIGH
     cwe = 350
     checklist = "MCP-C11"
+    in_imported_modules = containing(b"TransportSecuritySettings")
     message = "{subject} {problem}"
 
     def visit_Call(self, node: cst.Call) -> None:

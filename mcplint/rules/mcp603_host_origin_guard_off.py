@@ -8,6 +8,7 @@ from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.rules.mcp101_network_transport_without_auth import TRANSPORT_LABELS
 from mcplint.files import is_test_path
+from mcplint.prefilter import containing
 from mcplint.rules.mcp602_dns_rebinding_protection_off import (
     StatementTracker,
     auth_decides,
@@ -95,6 +96,7 @@ class HostOriginGuardOff(Rule, StatementTracker):
     confidence = Confidence.MEDIUM
     cwe = 350
     checklist = "MCP-C11"
+    in_imported_modules = containing(sdk.FASTMCP_HOST_GUARD_KWARG.encode())  # the run() keyword, the settings attribute
     message = "{subject} {problem}"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -8,6 +8,7 @@ from mcplint.mcp.builder import call_args, string_value
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
+from mcplint.prefilter import containing
 
 # An origin no deployment means to trust; a regex that accepts it accepts everything.
 _PROBE_ORIGINS = ("https://attacker.example", "http://evil.test:8080")
@@ -70,6 +71,7 @@ class CorsWildcardWithCredentials(Rule):
     confidence = Confidence.HIGH
     cwe = 942
     checklist = "MCP-C11"
+    in_imported_modules = containing(b"CORS")
     message = "CORS allows {origins} with `allow_credentials=True`: Starlette echoes any caller's origin, so every web site can send credentialed requests and read the replies"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -84,6 +84,7 @@ class HttpTransportWithoutTls(Rule):
     confidence = Confidence.MEDIUM
     cwe = 319
     checklist = "MCP-C05"
+    in_imported_modules = False  # reports hang off the file's own servers or handlers
     message = ("{server} serves {transport} on `{host}` without TLS; serve TLS (`ssl_certfile`/`ssl_keyfile`), "
                "or make sure a reverse proxy terminates it if that is how it is deployed{note}")
 

@@ -7,6 +7,7 @@ from mcplint.mcp.builder import argument, call_args, name_assignments
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
+from mcplint.prefilter import containing
 
 HTTP_VERBS = ("get", "post", "put", "delete", "head", "patch", "options")
 # requests never times out unless told: a server that accepts the connection and
@@ -244,6 +245,7 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
     confidence = Confidence.HIGH
     cwe = 1088
     checklist = "MCP-C07"
+    in_imported_modules = containing(b"requests", b"httpx", b"aiohttp", b"urllib", b"socket", b"HTTPConnection", b"HTTPSConnection")
     message = "`{call}` {problem}{detail}"
 
     def __init__(self, ctx) -> None:

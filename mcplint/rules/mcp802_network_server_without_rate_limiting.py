@@ -6,7 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.model import Server, Transport
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import Prefilter, lazy_compile
 from mcplint.rule import Rule
 
 TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
@@ -14,7 +14,11 @@ TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": 
 # Names of request limiters: fastmcp's RateLimitingMiddleware and
 # SlidingWindowRateLimitingMiddleware, slowapi's Limiter/SlowAPIMiddleware,
 # fastapi-limiter's RateLimiter, and a project's own `@rate_limited`/`Throttle`.
-LIMITER_NAME = lazy_compile(r"rate_?limit|ratelimit|limiter|throttl|slowapi|token_?bucket|leaky_?bucket", re.IGNORECASE)
+_LIMITER = r"rate_?limit|ratelimit|limiter|throttl|slowapi|token_?bucket|leaky_?bucket"
+LIMITER_NAME = lazy_compile(_LIMITER, re.IGNORECASE)
+# Evidence needs a name LIMITER_NAME matches: in the lower-cased bytes, after one of its words.
+_LIMITER_IN_FILE = Prefilter(lazy_compile(_LIMITER.encode()), anchors=(b"limit", b"throttl", b"slowapi", b"bucket"),
+                             lowercase=True)
 # A limiter name counts where it limits incoming requests: middleware (a server's
 # `middleware=[...]`/`add_middleware`, the ASGI app's), decorators on handlers or
 # routes, slowapi's `app.state.limiter`. (`AsyncLimiter` around outbound API calls
@@ -96,6 +100,7 @@ class NetworkServerWithoutRateLimiting(Rule):
     confidence = Confidence.MEDIUM
     cwe = 770
     checklist = "MCP-C07"
+    in_imported_modules = _LIMITER_IN_FILE  # evidence: a rate limiter
     message = "{server} is served over {transport}{bind} with no rate limiting in the code{detail}"
 
     def __init__(self, ctx) -> None:

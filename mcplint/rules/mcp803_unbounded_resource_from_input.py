@@ -152,6 +152,7 @@ class UnboundedResourceFromInput(Rule):
     confidence = Confidence.HIGH
     cwe = 400
     checklist = "MCP-C07"
+    in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` sets {what} with no upper bound"
 
     def __init__(self, ctx) -> None:

@@ -7,7 +7,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.metadata import quote as metadata_quote
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 
 # Exceptions whose text carries what the server should keep: everything (`Exception`),
@@ -150,6 +150,7 @@ class ExceptionTextReturned(Rule):
     confidence = Confidence.MEDIUM
     cwe = 209
     checklist = "MCP-C09"
+    in_imported_modules = containing(*(name.encode() for name in CLIENT_ERRORS | CLIENT_OBJECTS))  # errors and responses for clients
     message = "{handler} sends {what} to the client {via}"
 
     def __init__(self, ctx) -> None:

@@ -8,7 +8,7 @@ from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 
 TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
@@ -135,6 +135,7 @@ class ErrorMaskingOff(Rule):
     confidence = Confidence.MEDIUM
     cwe = 209
     checklist = "MCP-C09"
+    in_imported_modules = containing(b"add_middleware", MASK_KWARG.encode(), lowercase=True)  # evidence: masking middleware, settings
     message = "{server} ({sdk}) {what}"
 
     def __init__(self, ctx) -> None:

@@ -6,7 +6,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import lazy_compile
+from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.
@@ -118,6 +118,7 @@ class InternalDetailsInError(Rule):
     confidence = Confidence.MEDIUM
     cwe = 497
     checklist = "MCP-C09"
+    in_imported_modules = containing(*(name.encode() for name in CLIENT_ERRORS | CLIENT_OBJECTS))  # errors and responses for clients
     message = "{handler} puts {what} (`{shown}`) in an error message for the client {via}"
 
     def __init__(self, ctx) -> None:
