@@ -14,7 +14,7 @@ import ast
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import libcst as cst
 
@@ -74,6 +74,7 @@ class FileContext:
         self.module = module
         self.syntax = syntax
         self._positions: Positions | None = None
+        self._code: dict[int, str] = {}  # id(node) -> its source, for nodes of this file's tree
         self.model = model
         self.imports = imports
         self.index = index
@@ -165,7 +166,15 @@ class FileContext:
         return self.flow(handler).taint_of(expr)
 
     def code_for(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        """The source of `node` (generated once per node: rules ask for a handler's whole
+        body again and again)."""
+        code = self._code.get(id(node))
+        if code is None:
+            code = self.module.code_for_node(node)
+            tree = walk.active()
+            if tree is not None and tree.nodes[0] is self.module and id(node) in tree.order:
+                self._code[id(node)] = code  # a node of the tree lives as long as the analysis: its id stays its own
+        return code
 
     # -- reporting ----------------------------------------------------------------
     def report(self, rule: "Rule", node: cst.CSTNode, **fields) -> None:
@@ -418,39 +427,48 @@ def _finding(meta, path: str, where: Span, message: str, severity: Severity, con
     )
 
 
-def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict) -> list[Finding]:
+def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict,
+                  locate: Callable[[list[tuple]], Iterable[tuple]] | None = None) -> list[Finding]:
     """Findings for sinks reached across functions: read positions where they land.
 
-    Each file involved is parsed again, once: cheaper than computing positions for
-    every analysed file in case a finding lands there.
+    Each file involved is parsed again, once (`locate_nodes`): cheaper than computing
+    positions for every analysed file in case a finding lands there. `locate` does
+    that for a list of (path, bytes, ordinals), in other processes (`engine`).
     """
     wanted: dict[str, set[int]] = {}
     for item in pending:
         wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
         for path, node, _ in item.trace:
             wanted.setdefault(path, set()).add(node)
-    spans: dict[tuple[str, int], Span] = {}
-    headers: dict[tuple[str, int], set[int]] = {}
-    lines: dict[str, list[str]] = {}
-    for path, ordinals in wanted.items():
-        module = parse_module(contents[path])
-        tree = walk.Tree(module)
-        nodes = {n: tree.nodes[n] for n in ordinals if n < len(tree.nodes)}
-        positions = Positions(module, syntax_of(contents[path]), tree)
-        for number, node in nodes.items():
-            spans[(path, number)] = _span(positions.get(node))
-            headers[(path, number)] = _header_lines(node, positions)
-        lines[path] = source_lines(contents[path].decode(module.encoding, "replace"))
+    jobs = [(path, contents[path], frozenset(ordinals)) for path, ordinals in sorted(wanted.items())]
+    located = {path: (spans, headers, lines)
+               for path, spans, headers, lines in (locate(jobs) if locate is not None else (locate_nodes(*j) for j in jobs))}
     out = []
     for item in pending:
-        where = spans[(item.path, item.node)]
+        spans, headers, lines = located[item.path]
+        where = spans[item.node]
         suppress = set(range(where.line, where.end_line + 1))
         if item.statement is not None:
-            suppress |= headers.get((item.path, item.statement), set())
-        steps = [(path, spans[(path, node)], note) for path, node, note in item.trace if (path, node) in spans]
+            suppress |= headers.get(item.statement, set())
+        steps = [(path, located[path][0][node], note) for path, node, note in item.trace if node in located[path][0]]
         out.append(_finding(rules_by_code[item.code].meta, item.path, where, item.message, item.severity,
-                            item.confidence, lines[item.path], item.handler, steps, suppress))
+                            item.confidence, lines, item.handler, steps, suppress))
     return out
+
+
+def locate_nodes(path: str, data: bytes, ordinals: frozenset[int]):
+    """(path, span of each node ordinal, its header lines, the source lines) of one file."""
+    module = parse_module(data)
+    tree = walk.Tree(module)
+    positions = Positions(module, syntax_of(data), tree)
+    spans: dict[int, Span] = {}
+    headers: dict[int, set[int]] = {}
+    for number in ordinals:
+        if number < len(tree.nodes):
+            node = tree.nodes[number]
+            spans[number] = _span(positions.get(node))
+            headers[number] = _header_lines(node, positions)
+    return path, spans, headers, source_lines(data.decode(module.encoding, "replace"))
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:

@@ -463,7 +463,7 @@ def scan(
     facts = {path: r.facts for path, r in results.items() if r.facts is not None}
     with collector_paused():
         pending = follow(facts, index, rule_by_code())
-        for finding in place_pending(pending, contents, rule_by_code()):
+        for finding in place_pending(pending, contents, rule_by_code(), locate=_locator(jobs)):
             results[finding.path].findings.append(finding)
     findings: list[Finding] = []
     for path, result in results.items():
@@ -612,6 +612,27 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
             work.extendleft(running.values())
     while work:
         yield _within_budget(work.popleft(), rules, index, extra_sinks, project)
+
+
+def _locator(jobs: int):
+    """Where cross-file findings are located (`context.place_pending`): in worker
+    processes when there are several, one file each (a parse each)."""
+    from mcplint import workers
+    from mcplint.context import locate_nodes
+
+    if jobs < 2 or not workers.available():
+        return None
+
+    def locate(items: list[tuple]) -> list[tuple]:
+        if len(items) > 1:
+            try:  # a file the per-file phase parsed does not crash or overrun now; if it did, here
+                return list(workers.run(items, lambda item: locate_nodes(*item), lambda item, why: locate_nodes(*item),
+                                        jobs=jobs, budget=MAX_FILE_SECONDS))
+            except OSError:  # no process support here after all
+                pass
+        return [locate_nodes(*item) for item in items]
+
+    return locate
 
 
 def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: Project | None) -> FileResult:
