@@ -10,6 +10,7 @@ servers are written in (module-level `mcp = FastMCP()`, `def register(mcp)` help
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -49,12 +50,26 @@ def string_value(node: cst.CSTNode | None) -> str | None:
             continue
         if not isinstance(current, cst.SimpleString):
             return None
-        try:
-            value = current.evaluated_value
-        except Exception:  # odd prefixes; never let a literal crash the scan
+        parts.append(_literal_text(current.value))
+        if parts[-1] is None:
             return None
-        parts.append(value.decode("latin-1") if isinstance(value, bytes) else value)
     return "".join(parts)
+
+
+def _literal_text(literal: str) -> str | None:
+    """The value of one string literal as written (`'a'`, `b"x"`, `r'''...'''`)."""
+    if literal[0] in "'\"" and "\\" not in literal and "\r" not in literal and "\x00" not in literal:
+        # no prefix and no escapes: the text between the quotes, as ast.literal_eval
+        # (slow, and asked for every string of a file) would read it
+        quotes = 3 if literal[:3] in ('"""', "'''") else 1
+        return literal[quotes:-quotes]
+    try:
+        value = ast.literal_eval(literal)
+    except Exception:  # odd prefixes; never let a literal crash the scan
+        return None
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else None
 
 
 def call_args(call: cst.Call) -> tuple[list[cst.Arg], dict[str, cst.Arg], bool]:
