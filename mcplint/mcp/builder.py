@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 
@@ -104,6 +104,32 @@ def uri_variables(uri: str) -> set[str]:
     return names
 
 
+class TableVisitor(cst.CSTVisitor):
+    """A `CSTVisitor` for `walk.visit` that finds its `visit_X`/`leave_X` methods in tables
+    made once per class: `CSTVisitor` formats and looks up a method name for every node,
+    on the way in and out."""
+
+    _visits: dict[str, Callable] = {}
+    _leaves: dict[str, Callable] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        own = {}  # the methods of the subclasses, not CSTVisitor's stubs for every node type
+        for klass in reversed(cls.__mro__[:cls.__mro__.index(TableVisitor)]):
+            own.update(vars(klass))
+        cls._visits = {name[6:]: method for name, method in own.items() if name.startswith("visit_")}
+        cls._leaves = {name[6:]: method for name, method in own.items() if name.startswith("leave_")}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        visit = self._visits.get(type(node).__name__)
+        return visit is None or visit(self, node) is not False
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        leave = self._leaves.get(type(original_node).__name__)
+        if leave is not None:
+            leave(self, original_node)
+
+
 # -- facts ------------------------------------------------------------------------
 
 
@@ -133,7 +159,7 @@ class _CallFact:
     parents: tuple[cst.Call, ...] = ()
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(TableVisitor):
     def __init__(self, module: cst.Module) -> None:
         self.imports = ImportTable()
         self.module_scope = _Scope(module, None)
@@ -151,19 +177,6 @@ class _Collector(cst.CSTVisitor):
         self._targets: list[tuple[str, ...]] = []
         self._call_stack: list[cst.Call] = []
         self._written: set[int] = set()
-
-    # walk.visit calls these for every node of the file: a table lookup instead of
-    # CSTVisitor's getattr of a name formatted for each node
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        visit = _COLLECTOR_VISITS.get(type(node).__name__)
-        if visit is not None:
-            visit(self, node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        leave = _COLLECTOR_LEAVES.get(type(original_node).__name__)
-        if leave is not None:
-            leave(self, original_node)
 
     # imports
     def visit_Import(self, node: cst.Import) -> None:
@@ -301,15 +314,6 @@ class _Collector(cst.CSTVisitor):
             default = positional[0].value  # typer.Option("0.0.0.0", "--host"): the default comes first
         if default is not None and dest:
             self.options.setdefault(dest, default)
-
-
-def _hooks(visitor: type, prefix: str) -> dict:
-    """A visitor class's `visit_X` (or `leave_X`) methods by node type name X."""
-    return {name[len(prefix):]: method for name, method in vars(visitor).items() if name.startswith(prefix)}
-
-
-_COLLECTOR_VISITS = _hooks(_Collector, "visit_")
-_COLLECTOR_LEAVES = _hooks(_Collector, "leave_")
 
 
 def build_model(module: cst.Module) -> tuple[FileModel, ImportTable]:

@@ -5,7 +5,7 @@ import libcst as cst
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
-from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.builder import TableVisitor, argument, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -118,7 +118,7 @@ def _subtree_calls(node: cst.CSTNode):
         stack.extend(c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda)))
 
 
-class _GuardScan(cst.CSTVisitor):
+class _GuardScan(TableVisitor):
     """Containment checks in one function body: (checked expression, kind)."""
 
     def __init__(self, qualify) -> None:
@@ -350,7 +350,7 @@ class ToolPathTraversal(Rule):
         self._path_names[key] = names
         rule = self
 
-        class Binder(cst.CSTVisitor):
+        class Binder(TableVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
                 if rule._is_path(node.value, handler, names):
                     names.update(n for t in node.targets if (n := dotted(t.target)))
