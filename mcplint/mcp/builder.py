@@ -104,6 +104,12 @@ def uri_variables(uri: str) -> set[str]:
     return names
 
 
+# The nodes that hold statements: a function, class or assignment is never found
+# under any other node (an expression, an argument, a pattern...).
+STATEMENT_HOLDERS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler,
+                     cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
 class TableVisitor(cst.CSTVisitor):
     """A `CSTVisitor` for `walk.visit` that finds its `visit_X`/`leave_X` methods in tables
     made once per class: `CSTVisitor` formats and looks up a method name for every node,

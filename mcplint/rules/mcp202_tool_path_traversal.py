@@ -5,7 +5,7 @@ import libcst as cst
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
-from mcplint.mcp.builder import TableVisitor, argument, string_value
+from mcplint.mcp.builder import STATEMENT_HOLDERS, TableVisitor, argument, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -555,6 +555,7 @@ def _all_functions(module: cst.Module):
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.FunctionDef):
+        if type(node) is cst.FunctionDef:
             yield node
-        stack.extend(walk.children(node))
+        if isinstance(node, STATEMENT_HOLDERS):
+            stack.extend(walk.children(node))

@@ -3,7 +3,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, name_assignments
+from mcplint.mcp.builder import STATEMENT_HOLDERS, argument, call_args, name_assignments
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
@@ -43,11 +43,6 @@ def client_class(expr: cst.BaseExpression | None, qualify) -> str | None:
         name = qualify(expr.func) or ""
         return name if name in CLIENT_CLASSES else None
     return None
-
-
-# The nodes that hold statements.
-_HOLDS_STATEMENTS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
-                     cst.Finally, cst.MatchCase)
 
 
 class ClientBindings:
@@ -100,7 +95,7 @@ class ClientBindings:
                            node.value)
             elif node_type is cst.WithItem and node.asname is not None:
                 self._bind(node.asname.name, client_class(node.item, self.qualify), table, node.item)
-            if isinstance(node, _HOLDS_STATEMENTS):  # bindings are statements (and `with` items): none in expressions
+            if isinstance(node, STATEMENT_HOLDERS):  # bindings are statements (and `with` items)
                 stack.extend((child, scope) for child in walk.children(node))
 
     def _bind(self, target: cst.BaseExpression, kind: str | None, table: dict[str, str],
