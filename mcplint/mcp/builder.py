@@ -1136,6 +1136,8 @@ _MODULE = cst.Module(body=[])
 
 
 def node_source(node: cst.CSTNode) -> str:
+    if type(node) is cst.Name and not node.lpar:
+        return node.value  # the common case, without generating code
     return _MODULE.code_for_node(node)
 
 

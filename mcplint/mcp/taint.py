@@ -23,6 +23,7 @@ from typing import Callable
 import libcst as cst
 
 from mcplint.mcp import walk
+from mcplint.mcp.builder import node_source, string_value
 from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
 
@@ -72,7 +73,7 @@ class Taint:
 
 
 def _short(node: cst.CSTNode, limit: int = 40) -> str:
-    text = " ".join(cst.Module(body=[]).code_for_node(node).split())
+    text = " ".join(node_source(node).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -347,8 +348,6 @@ def _constraint(annotation: str | None) -> str | None:
 def source_label(taint: Taint, nodes) -> str:
     """How a message names the source: `arguments["key"]` for a key read from a
     low-level handler's arguments dict inside `nodes`, else the parameter's name."""
-    from mcplint.mcp.builder import string_value
-
     for node in nodes:
         for sub in walk.iter_nodes(node):
             base = key = None
