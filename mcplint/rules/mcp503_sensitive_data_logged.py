@@ -293,13 +293,12 @@ class SensitiveDataLogged(Rule):
 
     def _sensitive(self, expr: cst.BaseExpression | None) -> tuple[str, Confidence] | None:
         """(a description, confidence) if `expr`'s text would show a secret or a whole container."""
-        if expr is None:
-            return None
-        if isinstance(expr, cst.Name):
+        kind = type(expr)  # exact types: isinstance on libcst's classes is slow
+        if kind is cst.Name:
             if self.ctx.qualify(expr) == "os.environ":
                 return "the whole environment (`os.environ`)", Confidence.MEDIUM
             return self._name(expr.value)
-        if isinstance(expr, cst.Attribute):
+        if kind is cst.Attribute:
             qualified = self.ctx.qualify(expr)
             if qualified == "os.environ":
                 return "the whole environment (`os.environ`)", Confidence.MEDIUM
@@ -312,7 +311,7 @@ class SensitiveDataLogged(Rule):
             if is_log_secret_name(attr) and is_log_secret_name(dotted(expr) or attr):
                 return f"`{dotted(expr) or attr}`", Confidence.HIGH
             return None
-        if isinstance(expr, cst.Subscript):
+        if kind is cst.Subscript:
             if _is_redacting_slice(expr):
                 return None
             if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Slice):
@@ -322,17 +321,17 @@ class SensitiveDataLogged(Rule):
             if is_log_secret_name(key):
                 return f"`{key}`", Confidence.HIGH
             return None
-        if isinstance(expr, cst.Call):
+        if kind is cst.Call:
             return self._call(expr)
-        if isinstance(expr, cst.FormattedString):
+        if kind is cst.FormattedString:
             return self._first(p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression))
-        if isinstance(expr, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             return self._first((expr.left, expr.right))
-        if isinstance(expr, cst.ConcatenatedString):
+        if kind is cst.ConcatenatedString:
             return self._first((expr.left, expr.right))
-        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        if kind in (cst.Tuple, cst.List, cst.Set):
             return self._first(e.value for e in expr.elements)
-        if isinstance(expr, cst.Dict):
+        if kind is cst.Dict:
             for element in expr.elements:
                 if isinstance(element, cst.DictElement):
                     key = string_value(element.key)
@@ -344,12 +343,14 @@ class SensitiveDataLogged(Rule):
                 if found is not None:
                     return found
             return None
-        if isinstance(expr, cst.IfExp):
+        if kind is cst.IfExp:
             return self._first((expr.body, expr.orelse))
-        if isinstance(expr, cst.BooleanOperation):
+        if kind is cst.BooleanOperation:
             return self._first((expr.left, expr.right))
-        if isinstance(expr, (cst.Await, cst.StarredElement)):
-            return self._sensitive(expr.expression if isinstance(expr, cst.Await) else expr.value)
+        if kind is cst.Await:
+            return self._sensitive(expr.expression)
+        if kind is cst.StarredElement:
+            return self._sensitive(expr.value)
         return None
 
     def _first(self, exprs) -> tuple[str, Confidence] | None:
