@@ -126,6 +126,7 @@ class InternalDetailsInError(Rule):
         self._in_except = 0
         self._reported: set[int] = set()
         self._stack: list[cst.FunctionDef] = []
+        self._assigned: dict[int, dict[str, list[cst.BaseExpression]]] = {}  # id(function) -> name -> values
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._stack.append(node)
@@ -233,16 +234,26 @@ class InternalDetailsInError(Rule):
 
     def _values(self, name: str) -> list[cst.BaseExpression]:
         """What `name` is assigned in the enclosing function, else at module level."""
-        out = []
-        scope = self._stack[-1] if self._stack else None
-        if scope is not None:
-            for node in walk.iter_nodes(scope.body):
-                if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets):
-                    out.append(node.value)
-                elif isinstance(node, cst.AnnAssign) and dotted(node.target) == name and node.value is not None:
-                    out.append(node.value)
-        if not out:
-            constant = metadata.module_constant(self.ctx, name)
-            if constant is not None:
-                out.append(constant)
-        return out
+        values = self._assignments(self._stack[-1]).get(name) if self._stack else None
+        if values:
+            return values
+        constant = metadata.module_constant(self.ctx, name)
+        return [constant] if constant is not None else []
+
+    def _assignments(self, function: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
+        """The values each name (`x`, `self.x`) is assigned in a function, in source order:
+        read once per function, not once per name asked about."""
+        table = self._assigned.get(id(function))
+        if table is None:
+            table = self._assigned[id(function)] = {}
+            for node in walk.iter_nodes(function.body):
+                kind = type(node)
+                if kind is cst.Assign:
+                    for name in dict.fromkeys(dotted(t.target) for t in node.targets):
+                        if name is not None:
+                            table.setdefault(name, []).append(node.value)
+                elif kind is cst.AnnAssign and node.value is not None:
+                    name = dotted(node.target)
+                    if name is not None:
+                        table.setdefault(name, []).append(node.value)
+        return table
