@@ -1,4 +1,5 @@
 import re
+from collections import deque
 
 import libcst as cst
 
@@ -67,12 +68,16 @@ def _outside(root: cst.CSTNode, nested: frozenset) -> list[cst.CSTNode]:
     """`root` and everything under it in source order, leaving out nodes of the types
     `nested` below it, with all they hold."""
     out: list[cst.CSTNode] = []
-    skipped: set[int] = set()
+    skip_to = None  # the last node of a nested subtree being left out: in pre-order, one run
     for node in walk.iter_nodes(root):
-        if id(node) in skipped:
+        if skip_to is not None:
+            if node is skip_to:
+                skip_to = None
             continue
         if type(node) in nested and node is not root:
-            skipped.update(map(id, walk.iter_nodes(node)))
+            skip_to = deque(walk.iter_nodes(node), maxlen=1)[0]
+            if skip_to is node:
+                skip_to = None
             continue
         out.append(node)
     return out
