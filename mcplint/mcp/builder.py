@@ -1171,11 +1171,10 @@ def _params(function: cst.FunctionDef, imports: ImportTable, *, context_first: b
 
 
 def _param(param: cst.Param, star: str, imports: ImportTable) -> Param:
-    annotation = node_source(param.annotation.annotation) if param.annotation else None
     injected = param.annotation is not None and _injected_type(param.annotation.annotation, imports)
     if isinstance(param.default, cst.Call):
         injected = injected or _last_name(param.default.func, imports) in sdk.INJECTED_DEFAULT_CALLS
-    return Param(name=param.name.value, node=param, annotation=annotation, star=star, injected=injected)
+    return Param(name=param.name.value, node=param, star=star, injected=injected)
 
 
 def _last_name(node: cst.BaseExpression, imports: ImportTable) -> str:

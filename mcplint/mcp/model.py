@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import libcst as cst
 
@@ -13,7 +14,6 @@ from mcplint.mcp import sdk
 class Param:
     name: str
     node: cst.Param
-    annotation: str | None  # source text of the annotation
     star: str = ""  # "", "*" or "**"
     injected: bool = False  # filled by the SDK (Context, dependencies)
     # False when the client cannot set it: a resource function's parameter that is
@@ -23,6 +23,14 @@ class Param:
     @property
     def untrusted(self) -> bool:
         return not self.injected and self.from_client
+
+    @cached_property
+    def annotation(self) -> str | None:
+        """The source text of the annotation, generated when first asked (the parameters
+        of every function of a file are read; few annotations are looked at)."""
+        from mcplint.mcp.builder import node_source
+
+        return node_source(self.node.annotation.annotation) if self.node.annotation is not None else None
 
 
 @dataclass
