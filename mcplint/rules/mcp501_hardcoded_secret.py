@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 import libcst as cst
 
@@ -69,6 +70,7 @@ def name_words(name: str) -> list[str]:
     return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _WORD_RE.findall(part)]
 
 
+@lru_cache(maxsize=8192)  # asked for the same few names again and again
 def is_secret_name(name: str | None) -> bool:
     """Does an identifier, attribute, dict key or env var name denote a secret value?
 

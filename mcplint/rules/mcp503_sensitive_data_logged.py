@@ -1,4 +1,5 @@
 import re
+from functools import lru_cache
 
 import libcst as cst
 
@@ -62,6 +63,7 @@ def _is_redacting_slice(node: cst.Subscript) -> bool:
     return part.upper is None and lower is not None and -MAX_SHOWN <= lower < 0
 
 
+@lru_cache(maxsize=8192)  # asked for the same few names again and again
 def is_log_secret_name(name: str | None) -> bool:
     if is_secret_name(name):
         return True
