@@ -179,8 +179,12 @@ class TokenCompareNotConstantTime(Rule, Nesting):
     in_imported_modules = containing(b"==", b"!=")  # a comparison
     message = "`{left}` is compared to `{right}` with `{op}`, which takes longer the more characters match"
 
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._in_tests = is_test_path(ctx.path)
+
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        if is_test_path(self.ctx.path):
+        if self._in_tests:
             return
         left = node.left
         for target in node.comparisons:
