@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -108,6 +109,23 @@ def uri_variables(uri: str) -> set[str]:
 # under any other node (an expression, an argument, a pattern...).
 STATEMENT_HOLDERS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler,
                      cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
+def pruned(root: cst.CSTNode, kinds) -> Iterator[cst.CSTNode]:
+    """`root` and the nodes under it in source order, not looking into the nodes of the
+    types `kinds` below `root` (given, without what they hold). What is left out is a
+    run of the file's pre-order index, skipped without a look at each node."""
+    skip_to = None  # while leaving a subtree out: its last node
+    for node in walk.iter_nodes(root):
+        if skip_to is not None:
+            if node is skip_to:
+                skip_to = None
+            continue
+        yield node
+        if type(node) in kinds and node is not root:
+            skip_to = deque(walk.iter_nodes(node), maxlen=1)[0]
+            if skip_to is node:
+                skip_to = None
 
 
 class TableVisitor(cst.CSTVisitor):

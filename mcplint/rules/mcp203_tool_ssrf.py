@@ -1,11 +1,10 @@
 import re
-from collections import deque
 
 import libcst as cst
 
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
-from mcplint.mcp.builder import argument, name_assignments, string_value
+from mcplint.mcp.builder import argument, name_assignments, pruned, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -64,28 +63,9 @@ _FUNCTIONS = frozenset({cst.FunctionDef, cst.Lambda})
 _DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
 
 
-def _outside(root: cst.CSTNode, nested: frozenset) -> list[cst.CSTNode]:
-    """`root` and everything under it in source order, leaving out nodes of the types
-    `nested` below it, with all they hold."""
-    out: list[cst.CSTNode] = []
-    skip_to = None  # the last node of a nested subtree being left out: in pre-order, one run
-    for node in walk.iter_nodes(root):
-        if skip_to is not None:
-            if node is skip_to:
-                skip_to = None
-            continue
-        if type(node) in nested and node is not root:
-            skip_to = deque(walk.iter_nodes(node), maxlen=1)[0]
-            if skip_to is node:
-                skip_to = None
-            continue
-        out.append(node)
-    return out
-
-
 def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
     """`node` and everything under it in source order, not descending into nested functions."""
-    return _outside(node, _FUNCTIONS)
+    return [n for n in pruned(node, _FUNCTIONS) if n is node or type(n) not in _FUNCTIONS]
 
 
 def _mentions_host(node: cst.CSTNode) -> bool:
@@ -312,9 +292,9 @@ class ToolSsrf(Rule):
             params = scope.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
                 table[param.name.value] = annotated(param.annotation)
-            nodes = _outside(scope.body, _DEFINITIONS)
+            nodes = pruned(scope.body, _DEFINITIONS)
         else:
-            nodes = _outside(scope, frozenset({cst.FunctionDef}))
+            nodes = pruned(scope, (cst.FunctionDef,))
             # and attribute targets bound to a client anywhere (`self.session = ...` in a method)
             for node in walk.iter_nodes(scope):
                 if type(node) is cst.Assign and is_client(node.value):
