@@ -348,20 +348,15 @@ class ToolPathTraversal(Rule):
             return self._path_names[key]
         names = {p.name for p in handler.params if p.annotation and PATH_ANNOTATION.search(p.annotation)}
         self._path_names[key] = names
-        rule = self
-
-        class Binder(TableVisitor):
-            def visit_Assign(self, node: cst.Assign) -> None:
-                if rule._is_path(node.value, handler, names):
+        for node in walk.iter_nodes(handler.function.body):
+            if type(node) is cst.Assign:
+                if self._is_path(node.value, handler, names):
                     names.update(n for t in node.targets if (n := dotted(t.target)))
-
-            def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            elif type(node) is cst.AnnAssign:
                 target = dotted(node.target)
-                annotated = PATH_ANNOTATION.search(rule.ctx.code_for(node.annotation.annotation))
-                if target and (annotated or (node.value is not None and rule._is_path(node.value, handler, names))):
+                annotated = PATH_ANNOTATION.search(self.ctx.code_for(node.annotation.annotation))
+                if target and (annotated or (node.value is not None and self._is_path(node.value, handler, names))):
                     names.add(target)
-
-        walk.visit(handler.function.body, Binder())
         return names
 
     # -- what makes it safe ----------------------------------------------------------
