@@ -91,6 +91,12 @@ class FileContext:
         if summaries:
             self._add_symbolic_scopes()
 
+    def release(self) -> None:
+        """Drop all this context holds, once its results are taken: rules, flows and
+        closures point back at it, and that cycle would keep the file's trees alive
+        until the cyclic collector came round to them."""
+        self.__dict__.clear()
+
     def _add_symbolic_scopes(self) -> None:
         from mcplint.mcp.builder import function_params
 

@@ -334,6 +334,7 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
                 result.findings.append(_diagnostic("MCP002", path, Span(1),
                                                    f"{rule.code} skipped part of this file: too deeply nested to analyse"))
             result.facts = ctx.facts() if summaries else None
+            ctx.release()
     except RecursionError:
         result.findings.append(_diagnostic("MCP002", path, Span(1), "too deeply nested to analyse"))
 

@@ -193,3 +193,15 @@ def test_indexed_walks_equal_plain_walks(name: str) -> None:
             assert tree.ancestors(node)[-1] is node and tree.ancestors(node)[0] is module
     assert indexed_events.events == plain_events.events
     assert walk.active() is None
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_pruned_walks_skip_the_same_subtrees_with_and_without_the_index(name: str) -> None:
+    module = parse_module(textwrap.dedent(TRICKY[name]))
+    kinds = (cst.FunctionDef, cst.ClassDef)
+    plain = list(walk.pruned(module, kinds))
+    with walk.indexed(module):
+        indexed = list(walk.pruned(module, kinds))
+    assert [id(n) for n in plain] == [id(n) for n in indexed]
+    inside = {id(n) for top in plain if type(top) in kinds for n in walk._iter_nodes(top) if n is not top}
+    assert not inside & {id(n) for n in plain}  # nothing under a pruned node is visited

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Iterator
 
 import libcst as cst
 
@@ -105,55 +104,6 @@ def uri_variables(uri: str) -> set[str]:
     return names
 
 
-# The nodes that hold statements: a function, class or assignment is never found
-# under any other node (an expression, an argument, a pattern...).
-STATEMENT_HOLDERS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler,
-                     cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
-
-
-def pruned(root: cst.CSTNode, kinds) -> Iterator[cst.CSTNode]:
-    """`root` and the nodes under it in source order, not looking into the nodes of the
-    types `kinds` below `root` (given, without what they hold). What is left out is a
-    run of the file's pre-order index, skipped without a look at each node."""
-    skip_to = None  # while leaving a subtree out: its last node
-    for node in walk.iter_nodes(root):
-        if skip_to is not None:
-            if node is skip_to:
-                skip_to = None
-            continue
-        yield node
-        if type(node) in kinds and node is not root:
-            skip_to = deque(walk.iter_nodes(node), maxlen=1)[0]
-            if skip_to is node:
-                skip_to = None
-
-
-class TableVisitor(cst.CSTVisitor):
-    """A `CSTVisitor` for `walk.visit` that finds its `visit_X`/`leave_X` methods in tables
-    made once per class: `CSTVisitor` formats and looks up a method name for every node,
-    on the way in and out."""
-
-    _visits: dict[str, Callable] = {}
-    _leaves: dict[str, Callable] = {}
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        own = {}  # the methods of the subclasses, not CSTVisitor's stubs for every node type
-        for klass in reversed(cls.__mro__[:cls.__mro__.index(TableVisitor)]):
-            own.update(vars(klass))
-        cls._visits = {name[6:]: method for name, method in own.items() if name.startswith("visit_")}
-        cls._leaves = {name[6:]: method for name, method in own.items() if name.startswith("leave_")}
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        visit = self._visits.get(type(node).__name__)
-        return visit is None or visit(self, node) is not False
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        leave = self._leaves.get(type(original_node).__name__)
-        if leave is not None:
-            leave(self, original_node)
-
-
 # -- facts ------------------------------------------------------------------------
 
 
@@ -183,7 +133,7 @@ class _CallFact:
     parents: tuple[cst.Call, ...] = ()
 
 
-class _Collector(TableVisitor):
+class _Collector(walk.TableVisitor):
     def __init__(self, module: cst.Module) -> None:
         self.imports = ImportTable()
         self.module_scope = _Scope(module, None)

@@ -34,7 +34,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, name_assignments, pruned, string_value
+from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 
@@ -524,7 +524,7 @@ class _Locals:
 def _body_nodes(function: cst.FunctionDef):
     """Nodes of a function body, nested functions included (callbacks such as
     `anyio.to_thread.run_sync(_run)` run as part of the call), classes not."""
-    nodes = pruned(function.body, (cst.ClassDef,))
+    nodes = walk.pruned(function.body, (cst.ClassDef,))
     next(nodes)  # the body itself
     return nodes
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -205,3 +205,59 @@ def _iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack.extend(reversed(children(current)))
+
+
+# The nodes that hold statements: a function, class or assignment is never found
+# under any other node (an expression, an argument, a pattern...).
+STATEMENT_HOLDERS = (cst.Module, cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler,
+                     cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
+def pruned(root: cst.CSTNode, kinds) -> Iterator[cst.CSTNode]:
+    """`root` and the nodes under it in source order, not looking into the nodes of the
+    types `kinds` below `root` (given, without what they hold): with the index active,
+    what is left out is skipped as one run of it."""
+    tree = _ACTIVE[0]
+    at = tree.order.get(id(root)) if tree is not None else None
+    if at is None:
+        yield root
+        stack = list(reversed(children(root)))
+        while stack:
+            node = stack.pop()
+            yield node
+            if type(node) not in kinds:
+                stack.extend(reversed(children(node)))
+        return
+    nodes, ends = tree.nodes, tree.ends
+    yield root
+    at, stop = at + 1, ends[at]
+    while at < stop:
+        node = nodes[at]
+        yield node
+        at = ends[at] if type(node) in kinds else at + 1
+
+
+class TableVisitor(cst.CSTVisitor):
+    """A `CSTVisitor` for `visit` that finds its `visit_X`/`leave_X` methods in tables
+    made once per class: `CSTVisitor` formats and looks up a method name for every node,
+    on the way in and out."""
+
+    _visits: dict[str, Callable] = {}
+    _leaves: dict[str, Callable] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        own = {}  # the methods of the subclasses, not CSTVisitor's stubs for every node type
+        for klass in reversed(cls.__mro__[:cls.__mro__.index(TableVisitor)]):
+            own.update(vars(klass))
+        cls._visits = {name[6:]: method for name, method in own.items() if name.startswith("visit_")}
+        cls._leaves = {name[6:]: method for name, method in own.items() if name.startswith("leave_")}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        visit = self._visits.get(type(node).__name__)
+        return visit is None or visit(self, node) is not False
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        leave = self._leaves.get(type(original_node).__name__)
+        if leave is not None:
+            leave(self, original_node)

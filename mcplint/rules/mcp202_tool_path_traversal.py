@@ -5,7 +5,7 @@ import libcst as cst
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
-from mcplint.mcp.builder import STATEMENT_HOLDERS, TableVisitor, argument, string_value
+from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -118,7 +118,7 @@ def _subtree_calls(node: cst.CSTNode):
         stack.extend(c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda)))
 
 
-class _GuardScan(TableVisitor):
+class _GuardScan(walk.TableVisitor):
     """Containment checks in one function body: (checked expression, kind)."""
 
     def __init__(self, qualify) -> None:
@@ -552,5 +552,5 @@ def _all_functions(module: cst.Module):
         node = stack.pop()
         if type(node) is cst.FunctionDef:
             yield node
-        if isinstance(node, STATEMENT_HOLDERS):
+        if isinstance(node, walk.STATEMENT_HOLDERS):
             stack.extend(walk.children(node))

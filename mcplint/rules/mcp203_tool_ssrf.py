@@ -4,7 +4,7 @@ import libcst as cst
 
 from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
-from mcplint.mcp.builder import argument, name_assignments, pruned, string_value
+from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -65,7 +65,7 @@ _DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
 
 def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
     """`node` and everything under it in source order, not descending into nested functions."""
-    return [n for n in pruned(node, _FUNCTIONS) if n is node or type(n) not in _FUNCTIONS]
+    return [n for n in walk.pruned(node, _FUNCTIONS) if n is node or type(n) not in _FUNCTIONS]
 
 
 def _mentions_host(node: cst.CSTNode) -> bool:
@@ -292,9 +292,9 @@ class ToolSsrf(Rule):
             params = scope.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
                 table[param.name.value] = annotated(param.annotation)
-            nodes = pruned(scope.body, _DEFINITIONS)
+            nodes = walk.pruned(scope.body, _DEFINITIONS)
         else:
-            nodes = pruned(scope, (cst.FunctionDef,))
+            nodes = walk.pruned(scope, (cst.FunctionDef,))
             # and attribute targets bound to a client anywhere (`self.session = ...` in a method)
             for node in walk.iter_nodes(scope):
                 if type(node) is cst.Assign and is_client(node.value):

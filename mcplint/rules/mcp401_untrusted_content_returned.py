@@ -7,7 +7,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import walk
-from mcplint.mcp.builder import TableVisitor, argument, name_assignments, string_value
+from mcplint.mcp.builder import argument, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import lazy_compile
@@ -167,7 +167,7 @@ def _names_in(node: cst.CSTNode) -> set[str]:
     return {n.value for n in walk.iter_nodes(node) if isinstance(n, cst.Name)}
 
 
-class _Flow(TableVisitor):
+class _Flow(walk.TableVisitor):
     """What one function body holds of fetched content, in source order (twice, for loops).
 
     In a handler, a URL is "chosen" when the taint engine says it derives from an

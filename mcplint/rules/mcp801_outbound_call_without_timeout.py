@@ -3,7 +3,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
-from mcplint.mcp.builder import STATEMENT_HOLDERS, argument, call_args, name_assignments
+from mcplint.mcp.builder import argument, call_args, name_assignments
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
@@ -95,7 +95,7 @@ class ClientBindings:
                            node.value)
             elif node_type is cst.WithItem and node.asname is not None:
                 self._bind(node.asname.name, client_class(node.item, self.qualify), table, node.item)
-            if isinstance(node, STATEMENT_HOLDERS):  # bindings are statements (and `with` items)
+            if isinstance(node, walk.STATEMENT_HOLDERS):  # bindings are statements (and `with` items)
                 stack.extend((child, scope) for child in walk.children(node))
 
     def _bind(self, target: cst.BaseExpression, kind: str | None, table: dict[str, str],
