@@ -39,7 +39,10 @@ QUERY_KEYWORDS = ("sql", "query", "operation", "statement", "sql_script")
 # A project's own wrapper around execute: `db._execute_query(...)`, `run_sql(...)`.
 WRAPPER_NAME = lazy_compile(r"^(?:execute|exec|run)(?:_\w+)?$|(?:^|_)(?:sql|query|statement)$|_sql_")
 RUNNER_NAME = lazy_compile(r"^(?:execute|exec|run)_?\w*(?:sql|query|statement)|^execute|sql")
-NOT_A_RUNNER = lazy_compile(r"^(?:log|print|format|build|make|parse|validate|check|explain|debug|render|get|is|has|to)_")
+# Helpers that read or rewrite a statement's text without running it (`_tokenize_sql`).
+NOT_A_RUNNER = lazy_compile(r"^(?:log|print|format|build|make|parse|validate|check|explain|debug|render|get|is|has|to"
+                            r"|tokenize|lex|split|normalize|strip|classify|detect|count|quote|escape|sanitize|sanitise"
+                            r"|redact|mask)_")
 # `subprocess.run`, `asyncio.run`, `loop.run_in_executor`: runners, but not of SQL.
 NOT_SQL_MODULES = ("subprocess.", "asyncio.", "anyio.", "trio.", "os.", "shutil.", "concurrent.", "threading.")
 # Names that say a value is meant to be SQL.
