@@ -142,7 +142,9 @@ _PATH_RE = lazy_compile(
 )
 _URL_RE = lazy_compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _AUTH_SCHEME_RE = lazy_compile(r"^(?:bearer|basic|token|apikey|api-key|digest)\s+", re.IGNORECASE)
-_URL_CREDENTIALS_RE = lazy_compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@[\w.-]+", re.IGNORECASE)
+_URL_CREDENTIALS_RE = lazy_compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@([\w.-]+)", re.IGNORECASE)
+# Hosts reserved for documentation (RFC 2606, 6761): `deploy:hunter2@bastion.example.com` in a docstring.
+_EXAMPLE_HOST_RE = lazy_compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid)\.?$", re.IGNORECASE)
 MIN_SECRET_LENGTH = 6
 URL_PASSWORD = "password in a URL"
 
@@ -221,6 +223,8 @@ def find_token(value: str) -> tuple[str, str, Confidence] | None:
             return label, text, confidence
     for match in _URL_CREDENTIALS_RE.finditer(value):
         password = match.group(2)
+        if _EXAMPLE_HOST_RE.search(match.group(3)):
+            continue
         confidence = value_confidence(password, match.group(1))
         if confidence is not None:
             return URL_PASSWORD, password, min(confidence, Confidence.MEDIUM)
