@@ -407,7 +407,8 @@ class HardcodedSecret(Rule):
     `your-api-key-here`, `xxx`, `***`, `...`, values containing `example`, `test`,
     `dummy`, `fake` or `demo` (so AWS's documented `AKIA...EXAMPLE` keys are silent),
     environment variable names (`"OPENAI_API_KEY"`), file paths, URLs without
-    credentials and format strings. Names such as `token_url`, `password_field`,
+    credentials or whose host is reserved for documentation (`user:pw@db.example.com`,
+    `*.test`, `*.invalid`) and format strings. Names such as `token_url`, `password_field`,
     `max_tokens`, `TOKEN_TYPE`, `secret_name` and `key_path` are not secrets.
     Confidence is high for a known token format or a long random-looking value,
     medium for letters mixed with digits or symbols, low for a plain word, which is
