@@ -5,7 +5,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
-from mcplint.prefilter import containing, lazy_compile
+from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
 from mcplint.files import is_test_path
@@ -176,7 +176,13 @@ class TokenCompareNotConstantTime(Rule, Nesting):
     confidence = Confidence.HIGH
     cwe = 208
     checklist = "MCP-C01"
-    in_imported_modules = containing(b"==", b"!=")  # a comparison
+    # a comparison, and a word of a credential's name (`_credential_name`) in the file
+    in_imported_modules = Prefilter(
+        None,
+        anchors=(b"==", b"!="),
+        requires=Literals(b"token", b"secret", b"credential", b"auth", b"pass", b"pw", b"key", b"signature", b"hmac"),
+        lowercase=True,
+    )
     message = "`{left}` is compared to `{right}` with `{op}`, which takes longer the more characters match"
 
     def __init__(self, ctx) -> None:
