@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import sys
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from mcplint.finding import Confidence, Severity
@@ -58,17 +60,36 @@ class Config:
         """
         inner = relative if inner is None else inner
         parts = [p for p in inner.split("/") if p]
+        paths, any_part, folder_part = self._exclude_matchers
+        for pattern, only_folders in paths:
+            if fnmatch.fnmatchcase(relative, pattern + "/*") or (
+                    fnmatch.fnmatchcase(relative, pattern) and (folder or not only_folders)):
+                return True
+        if any_part is not None and any(any_part.match(part) for part in parts):
+            return True
         folders = parts if folder else parts[:-1]
+        return folder_part is not None and any(folder_part.match(part) for part in folders)
+
+    @cached_property
+    def _exclude_matchers(self) -> tuple[list[tuple[str, bool]], re.Pattern | None, re.Pattern | None]:
+        """The exclude globs as `is_excluded` uses them, compiled once (a scan asks for every
+        file and folder): (whole-path globs, folders only?), one regex for the component
+        globs that match any component, one for those that match folders only."""
+        paths: list[tuple[str, bool]] = []
+        any_part: list[str] = []
+        folder_part: list[str] = []
         for pattern in self.excludes:
             only_folders = pattern.endswith("/")
             pattern = pattern.rstrip("/")
             if "/" in pattern:
-                if fnmatch.fnmatchcase(relative, pattern + "/*") or (
-                        fnmatch.fnmatchcase(relative, pattern) and (folder or not only_folders)):
-                    return True
-            elif any(fnmatch.fnmatchcase(part, pattern) for part in (folders if only_folders else parts)):
-                return True
-        return False
+                paths.append((pattern, only_folders))
+            else:
+                (folder_part if only_folders else any_part).append(fnmatch.translate(pattern))
+
+        def compiled(globs: list[str]) -> re.Pattern | None:
+            return re.compile("|".join(f"(?:{glob})" for glob in globs)) if globs else None
+
+        return paths, compiled(any_part), compiled(folder_part)
 
     def ignored_for(self, relative: str) -> set[str]:
         out: set[str] = set()
