@@ -36,6 +36,12 @@ CLEANSING_CALLS = frozenset(
      "uuid.UUID", "datetime.date.fromisoformat", "datetime.datetime.fromisoformat",
      "os.path.exists", "os.path.isfile", "os.path.isdir"}
 )
+# Methods whose result carries none of the receiver's characters: a digest or hex
+# encoding (`name.encode().hex()` is only [0-9a-f]), a test, a count or a position.
+CLEANSING_METHODS = frozenset(
+    {"hex", "hexdigest", "digest", "startswith", "endswith", "count", "find", "rfind",
+     "isdigit", "isalnum", "isalpha", "isidentifier", "isnumeric", "isdecimal", "isascii"}
+)
 # Calls that make a value safe for some sinks only; rules decide (Taint.sanitizers).
 PARTIAL_SANITIZERS = frozenset(
     {"shlex.quote", "shlex.join", "os.path.basename", "re.escape", "html.escape",
@@ -289,6 +295,8 @@ class FunctionFlow(cst.CSTVisitor):
             return args_taint.sanitized_by(NAMED_ESCAPE)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
+            if method in CLEANSING_METHODS:
+                return None
             receiver = self.taint_of(func.value)
             if method == "format":
                 taint = receiver or args_taint
