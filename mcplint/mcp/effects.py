@@ -444,6 +444,14 @@ class _Index:
                 if elements and not isinstance(candidate.elements[0], cst.StarredElement) and tainted(elements[0]):
                     return effect(EXECUTE, f"runs a program chosen by the client (`{qualified}`)")
                 words = [_word(e) if not isinstance(e, cst.StarredElement) else None for e in elements]
+            elif (spliced := _list_sum(candidate)) is not None:
+                # ["kubectl"] + context_args + ["get", "pods"]: a literal verb decides
+                # (the spliced list holds options); without one, the client's input does
+                if tainted(spliced[0]):
+                    return effect(EXECUTE, f"runs a program chosen by the client (`{qualified}`)")
+                words = [_word(e) if e is not None else None for e in spliced]
+                if not _fixed_verb(words) and tainted(candidate):
+                    return effect(EXECUTE, f"runs a command chosen by the client (`{qualified}`)")
             else:
                 text = _leading_text(candidate)
                 if not text or not text.strip():
@@ -584,6 +592,42 @@ def _command_values(expr: cst.BaseExpression, local: "_Locals", depth: int = 0):
             yield from _command_values(value, local, depth + 1)
         return
     yield expr
+
+
+def _list_sum(expr: cst.BaseExpression) -> list[cst.BaseExpression | None] | None:
+    """`["kubectl"] + args + ["get", name]`: its elements, None for each spliced list,
+    when the sum starts with a literal list."""
+    operands: list[cst.BaseExpression] = []
+    while isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        operands.append(expr.right)
+        expr = expr.left
+    operands.append(expr)
+    operands.reverse()
+    first = operands[0]
+    if len(operands) < 2 or not isinstance(first, (cst.List, cst.Tuple)) or not first.elements \
+            or isinstance(first.elements[0], cst.StarredElement):
+        return None
+    elements: list[cst.BaseExpression | None] = []
+    for operand in operands:
+        if isinstance(operand, (cst.List, cst.Tuple)):
+            elements += [None if isinstance(e, cst.StarredElement) else e.value for e in operand.elements]
+        else:
+            elements.append(None)
+    return elements
+
+
+def _fixed_verb(words: list[str | None]) -> bool:
+    """Does a literal word after the program say what a verb program does (`kubectl
+    [options] get`)? A program that takes no verb is judged by its name alone."""
+    if not words or words[0] is None or _program(words[0]) not in VERB_PROGRAMS:
+        return False
+    for before, word in zip(words[1:], words[2:]):
+        if word is None or word.startswith("-") or "=" in word or word.lower() in VERB_GROUPS:
+            continue
+        if before is None or not before.startswith("-"):  # `-n default`: an option's value
+            return True
+    return len(words) > 1 and words[1] is not None and not words[1].startswith("-") \
+        and words[1].lower() not in VERB_GROUPS
 
 
 def _leading_text(expr: cst.BaseExpression) -> str | None:
