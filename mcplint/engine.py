@@ -507,6 +507,9 @@ class _Plan:
         self.progress = progress
         self.queue: deque = deque()
         self.modes: dict[str, str] = {}
+        from mcplint.mcp.summary import Reach
+
+        self.reach = Reach(index)  # which modules handlers pass tool input to
         self.waiting = _deep_set(contents, kinds, index, mcp_files) - mcp_files
         self.outstanding = 1  # DEEP analyses not done yet (their calls may still reach `waiting`), and the start
         for path in contents:
@@ -541,7 +544,7 @@ class _Plan:
             self.entry.files[path] = (self.manifest[path], result.mode, self.kinds[path],
                                       pickled or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         self.outstanding -= result.mode == DEEP
-        for target in _called_into(path, result.facts, self.index) if result.facts is not None else ():
+        for target in sorted(self.reach.add(path, result.facts)) if result.facts is not None else ():
             if target in self.waiting or self.modes.get(target) == IMPORTED:
                 self.waiting.discard(target)
                 stale = next((at for at, item in enumerate(self.queue) if item[0] == target), None)
@@ -705,20 +708,6 @@ def _deep_set(contents: dict[str, bytes], kinds: dict[str, str], index: ModuleIn
         if not frontier:
             break
     return deep
-
-
-def _called_into(path: str, facts: FileFacts, index: ModuleIndex) -> set[str]:
-    """The other project files whose functions this file's functions pass their
-    parameters to, or registers as handlers: where `summary.follow` may go next."""
-    names = [record.resolved for summary in facts.functions.values() for record in summary.calls
-             if record.resolved not in facts.functions]  # not a function of this file
-    names += [qualified for _, _, qualified in facts.imported_handlers]
-    found = set()
-    for name in names:
-        target = index.resolve(path, name)
-        if target is not None and target.path != path:
-            found.add(target.path)
-    return found
 
 
 def _read(source: SourceFile) -> bytes | FileResult:

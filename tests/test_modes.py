@@ -110,6 +110,31 @@ def test_modes_survive_the_cache(tmp_path: Path, modes) -> None:
     assert [(f.path, f.code, f.span) for f in cold.findings] == [(f.path, f.code, f.span) for f in second.findings]
 
 
+CALLED_WITH_AN_UNUSED_FUNCTION = CALLED + """
+    from pkg import audit
+
+    def unused(event):
+        return audit.record(event)  # passes its parameter on, but no handler calls unused()
+"""
+AUDIT = """
+    import os
+
+    def record(event):
+        os.system("logger " + event)
+"""
+
+
+def test_a_module_only_unreached_functions_call_into_is_not_deep(tmp_path: Path, modes) -> None:
+    """Summaries are needed where handlers' input goes (`summary.Reach`), not wherever
+    some function of a DEEP module passes its parameters on."""
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED_WITH_AN_UNUSED_FUNCTION,
+                          "pkg.shell": SHELL, "pkg.imported": IMPORTED_ONLY, "pkg.audit": AUDIT})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/called.py"] == modes["pkg/shell.py"] == DEEP
+    assert modes["pkg/audit.py"] == IMPORTED
+    assert [(f.path, f.code) for f in result.active] == [("pkg/shell.py", "MCP301")]
+
+
 LOWLEVEL = """
     from pkg.compat import Server, types
     from pkg.runner import execute

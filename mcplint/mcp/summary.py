@@ -144,6 +144,66 @@ def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict)
     return out
 
 
+class Reach:
+    """The functions handlers pass their input to, worked out as files' summaries come
+    in during the per-file phase: it tells the scan which other files `follow` will need
+    summaries of. It goes where `follow` goes (a call passing on a parameter that is
+    reached), without the depth limit, so it never stops short of it."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        self.facts: dict[str, FileFacts] = {}
+        # path -> (function name, argument position|keyword, or None for every parameter) asked of it
+        self.asked: dict[str, set[tuple[str, int | str | None]]] = {}
+        self.reached: set[tuple[str, str, str]] = set()  # (path, function key, parameter)
+
+    def add(self, path: str, facts: FileFacts) -> set[str]:
+        """Take one file's summaries; return the files newly reached whose summaries are
+        still missing."""
+        self.facts[path] = facts
+        self.reached = {entry for entry in self.reached if entry[0] != path}  # again, from these summaries
+        work = [(path, handler.key, param) for handler in facts.handlers for param in handler.params]
+        missing: set[str] = set()
+        for _, _, qualified in facts.imported_handlers:  # handlers of other modules: every parameter
+            target = self.index.resolve(path, qualified)
+            if target is not None:
+                missing |= self._ask(target.path, target.name, None, work)
+        for name, key in self.asked.get(path, ()):
+            work += self._entries(path, name, key)
+        while work:
+            entry = work.pop()
+            if entry in self.reached:
+                continue
+            self.reached.add(entry)
+            at, key, param = entry
+            summary = self.facts[at].functions.get(key)
+            for record in summary.calls if summary is not None else ():
+                for arg_key, source, _, _ in record.args:
+                    if source != param:
+                        continue
+                    if record.resolved in self.facts[at].functions:  # a function of the same file (`_resolve`)
+                        work += self._entries(at, record.resolved, arg_key)
+                        continue
+                    target = self.index.resolve(at, record.resolved)
+                    if target is not None:
+                        missing |= self._ask(target.path, target.name, arg_key, work)
+        return missing
+
+    def _ask(self, path: str, name: str, key: int | str | None, work: list) -> set[str]:
+        self.asked.setdefault(path, set()).add((name, key))
+        if path in self.facts:
+            work += self._entries(path, name, key)
+            return set()
+        return {path}
+
+    def _entries(self, path: str, name: str, key: int | str | None) -> list[tuple[str, str, str]]:
+        summary = self.facts[path].functions.get(name)
+        if summary is None:
+            return []
+        params = summary.params if key is None else (_argument_for(summary, key),)
+        return [(path, summary.key, param) for param in params if param is not None]
+
+
 @dataclass
 class _Walker:
     facts: dict[str, FileFacts]
