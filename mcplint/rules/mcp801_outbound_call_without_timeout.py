@@ -255,6 +255,8 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
         if self._skip:
             return
         qualified = self.ctx.qualify(node.func) or ""
+        if "." in qualified and not self.ctx.imports.is_imported(dotted(node.func) or ""):
+            qualified = ""  # `requests.get("cpu")` on a local dict named `requests`: no import, no library
         if qualified in REQUESTS_CALLS:
             self._requests(node, qualified)
         elif qualified in HTTPX_CALLS:
