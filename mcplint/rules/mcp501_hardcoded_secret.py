@@ -141,6 +141,8 @@ _PATH_RE = lazy_compile(
     r"^(?:~|\.{1,2})?/[\w./~-]*$|^[\w./-]+\.(?:pem|key|crt|cer|der|p12|pfx|json|txt|env|ini|ya?ml|toml)$"
 )
 _URL_RE = lazy_compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# A command-line option's name: `token == "--template"` reads an argv token, not a credential.
+_OPTION_RE = lazy_compile(r"^--[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _AUTH_SCHEME_RE = lazy_compile(r"^(?:bearer|basic|token|apikey|api-key|digest)\s+", re.IGNORECASE)
 _URL_CREDENTIALS_RE = lazy_compile(r"\b[a-z][a-z0-9+.-]*://([^\s/:@'\"]+):([^\s/@'\"]+)@([\w.-]+)", re.IGNORECASE)
 # Hosts reserved for documentation (RFC 2606, 6761): `deploy:hunter2@bastion.example.com` in a docstring.
@@ -240,7 +242,8 @@ def value_confidence(value: str, name: str | None = None) -> Confidence | None:
     text = _AUTH_SCHEME_RE.sub("", value.strip())
     if len(text) < MIN_SECRET_LENGTH or not text.isascii() or not text.isprintable() or " " in text:
         return None
-    if is_placeholder(text) or _ENV_NAME_RE.match(text) or _IDENTIFIER_RE.match(text) or _PATH_RE.match(text):
+    if is_placeholder(text) or _ENV_NAME_RE.match(text) or _IDENTIFIER_RE.match(text) or _PATH_RE.match(text) \
+            or _OPTION_RE.match(text):
         return None
     if _URL_RE.match(text) and not _URL_CREDENTIALS_RE.search(text):
         return None
@@ -350,6 +353,19 @@ def is_settings_class(node: cst.ClassDef, qualify) -> bool:
 _LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedStringText)
 
 
+def _part_holding(node: cst.CSTNode, secret: str) -> cst.CSTNode:
+    """The string of a concatenation over several lines that holds `secret` whole, to
+    report on its line; the whole concatenation if the secret spans parts (a PEM key)."""
+    pending = [node]
+    while pending:
+        part = pending.pop()
+        if type(part) is cst.ConcatenatedString:
+            pending += [part.right, part.left]
+        elif part is not node and type(part) is cst.SimpleString and secret in (string_value(part) or ""):
+            return part
+    return node
+
+
 def literal_nodes(expr: cst.CSTNode) -> list[cst.CSTNode]:
     """The string nodes inside `expr` (so a rule can mark them handled)."""
     return [node for node in walk.iter_nodes(expr) if isinstance(node, _LITERALS)]
@@ -406,7 +422,8 @@ class HardcodedSecret(Rule):
     Placeholders are not reported: empty strings, `changeme`, `<your-key>`,
     `your-api-key-here`, `xxx`, `***`, `...`, values containing `example`, `test`,
     `dummy`, `fake` or `demo` (so AWS's documented `AKIA...EXAMPLE` keys are silent),
-    environment variable names (`"OPENAI_API_KEY"`), file paths, URLs without
+    environment variable names (`"OPENAI_API_KEY"`), command-line options
+    (`token == "--template"`), file paths, URLs without
     credentials or whose host is reserved for documentation (`user:pw@db.example.com`,
     `*.test`, `*.invalid`) and format strings. Names such as `token_url`, `password_field`,
     `max_tokens`, `TOKEN_TYPE`, `secret_name` and `key_path` are not secrets.
@@ -593,7 +610,7 @@ class HardcodedSecret(Rule):
         if text and len(text) >= 20:
             verdict = judge(text, None, in_tests=self._in_tests)
             if verdict is not None:
-                self._emit(node, verdict, "in a string literal")
+                self._emit(_part_holding(node, verdict[1]), verdict, "in a string literal")
 
     def _emit(self, node: cst.CSTNode, verdict: tuple[str, str, Confidence], where: str) -> None:
         kind, secret, confidence = verdict
