@@ -24,16 +24,23 @@ def is_check(test: cst.BaseExpression, names: set, qualify) -> bool:
     return False
 
 
+def _tested(left: cst.BaseExpression, names: set) -> bool:
+    """`x`, or a tuple holding `x` (`(schema, table) not in valid_tables` tests each name)."""
+    if isinstance(left, cst.Tuple):
+        return any(dotted(element.value) in names for element in left.elements)
+    return dotted(left) in names
+
+
 def if_guards(body: cst.CSTNode, sink: cst.CSTNode, names: set, qualify) -> bool:
-    """An `if` testing a tainted name (allow-list membership or a pattern) that stops on
-    failure (raise/return) or encloses the sink."""
+    """An `if` testing a tainted name (allow-list membership, also of a tuple of names, or
+    a pattern) that stops on failure (raise/return) or encloses the sink."""
     for node in walk.iter_nodes(body):
         if not isinstance(node, cst.If):
             continue
         test, negated = node.test, False
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             test, negated = test.expression, True
-        if isinstance(test, cst.Comparison) and dotted(test.left) in names and len(test.comparisons) == 1:
+        if isinstance(test, cst.Comparison) and _tested(test.left, names) and len(test.comparisons) == 1:
             operator = test.comparisons[0].operator
             if isinstance(operator, cst.NotIn):
                 negated = not negated

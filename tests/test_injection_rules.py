@@ -1,0 +1,43 @@
+"""MCP-C04 injection rules (MCP302): confidences that fixture marks cannot show."""
+
+from __future__ import annotations
+
+import textwrap
+
+from mcplint.engine import analyse_source
+from mcplint.finding import Confidence
+from mcplint.registry import all_rules
+
+
+def _confidences(source: str, code: str) -> list[tuple[int, Confidence]]:
+    rules = [r for r in all_rules() if r.code == code]
+    result = analyse_source("server.py", textwrap.dedent(source).encode(), rules)
+    return [(f.span.line, f.confidence) for f in result.findings if f.code == code]
+
+
+def test_sql_names_checked_as_a_tuple_against_an_allowlist_are_low_confidence() -> None:
+    source = """
+    import sqlite3
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("catalog")
+
+    @mcp.tool()
+    def rows(schema: str, table: str) -> list:
+        if (schema, table) not in valid_tables():
+            raise ValueError("unknown table")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+
+    @mcp.tool()
+    def rows_if_known(schema: str, table: str) -> list:
+        if (schema, table) in valid_tables():
+            return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+        return []
+
+    @mcp.tool()
+    def rows_unchecked(schema: str, table: str) -> list:
+        if (schema, table) in valid_tables():
+            print("known")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+    """
+    assert _confidences(source, "MCP302") == [(11, Confidence.LOW), (16, Confidence.LOW), (23, Confidence.HIGH)]
