@@ -68,7 +68,7 @@ class FileContext:
     ) -> None:
         """`syntax`: CPython's `ast` of the same source, for cheap positions."""
         self.path = path
-        self.project = project or Project()  # manifests, SDK versions, other files
+        self.project = (project or Project()).for_file(path)  # manifests, SDK versions, other files
         self._evidence: list[tuple[str, cst.CSTNode, str, str]] = []
         self.gave_up: list["Rule"] = []  # rules that hit the recursion limit in this file
         self.module = module

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from functools import lru_cache
 
@@ -100,10 +100,24 @@ class Project:
     fastmcp_config_path: str | None = None
     # (folder of the .gitignore, its patterns in order), shallowest first
     gitignores: list[tuple[str, list[str]]] = field(default_factory=list)
+    near: str | None = None  # the folder of the file asking (`for_file`)
+
+    def for_file(self, path: str) -> Project:
+        """The facts as one file's rules see them: where several folders declare a
+        package (a repo of several servers, each with its manifests), the declarations
+        of the folder nearest above the file."""
+        return replace(self, near=_folder(path))
 
     def declared(self, name: str) -> list[Requirement]:
         key = canonical(name)
-        return [r for r in self.requirements if r.name == key]
+        found = [r for r in self.requirements if r.name == key]
+        folders = {_project_folder(r.path) for r in found}
+        if self.near is None or len(folders) < 2:
+            return found
+        for folder in sorted(folders, key=len, reverse=True):  # the nearest first
+            if _within(folder, self.near):
+                return [r for r in found if _project_folder(r.path) == folder]
+        return []  # other projects' declarations, none of this file's: unknown
 
     def version(self, name: str) -> tuple[int, ...] | None:
         """The version of `name` the project runs, when a lock file or `==` pins it."""
@@ -188,6 +202,13 @@ class Project:
 
 def _folder(path: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def _project_folder(path: str) -> str:
+    """The folder of the project a manifest belongs to (`requirements/base.txt`: the one
+    holding `requirements/`)."""
+    folder = _folder(path)
+    return _folder(folder) if folder.rsplit("/", 1)[-1] == "requirements" else folder
 
 
 def _within(folder: str, inner: str) -> bool:

@@ -180,6 +180,37 @@ def test_fastmcp_version_is_named_or_said_unknown(tmp_path: Path) -> None:
     assert "(fastmcp 3.1.0)" in new[0].message and "`mask_error_details` at its default (off)" in new[0].message
 
 
+def test_each_server_of_a_monorepo_is_judged_by_its_own_pins(tmp_path: Path) -> None:
+    """Several servers, each with its manifests: a server's rules read the versions of
+    the folder nearest above it, never another server's (or, without one, none)."""
+    server = '''
+        from fastmcp import FastMCP
+        mcp = FastMCP("x")
+        mcp.run(transport="http")
+    '''
+    result = _scan(tmp_path, {
+        "requirements/dev.txt": "pytest==8.3.0\n",
+        "servers/old/requirements.txt": "fastmcp==2.3.4\n", "servers/old/src/server.py": server,
+        "servers/new/requirements.txt": "fastmcp==3.1.0\n", "servers/new/server.py": server,
+        "tools/server.py": server,
+    })
+    messages = {f.path: f.message for f in _findings(result, "MCP852")}
+    assert "(fastmcp 2.3.4)" in messages["servers/old/src/server.py"]
+    assert "(fastmcp 3.1.0)" in messages["servers/new/server.py"]
+    assert "fastmcp, version unknown" in messages["tools/server.py"]  # neither pin is its own
+
+
+def test_requirements_folder_pins_its_parent_project(tmp_path: Path) -> None:
+    server = '''
+        from fastmcp import FastMCP
+        mcp = FastMCP("x")
+        mcp.run(transport="http")
+    '''
+    result = _scan(tmp_path, {"pyproject.toml": '[project]\nname = "x"\ndependencies = ["fastmcp>=2"]\n',
+                              "requirements/base.txt": "fastmcp==2.3.4\n", "src/x/server.py": server})
+    assert "(fastmcp 2.3.4)" in _findings(result, "MCP852")[0].message
+
+
 def test_fastmcp_json_environment_masks(tmp_path: Path) -> None:
     result = _scan(tmp_path, {"server.py": '''
         from fastmcp import FastMCP
