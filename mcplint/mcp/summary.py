@@ -9,8 +9,9 @@ modules, depth-bounded, and turn every sink reached into a finding that names th
 handler, the parameter and the path.
 
 Nodes are named by their ordinal in `walk.iter_nodes` order, not by position:
-positions cost a full code generation of the file, so they are computed afterwards,
-and only for the files where a finding actually lands (`engine._place`).
+positions are computed afterwards, only for the files where a finding actually lands
+(`context.place_pending`). While the per-file phase runs, `Reach` tells the scan which
+modules handlers' input reaches, so that only those are analysed for summaries.
 """
 
 from __future__ import annotations
