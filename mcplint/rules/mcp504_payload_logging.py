@@ -29,7 +29,8 @@ class PayloadLogging(Rule):
       may redact, low when the flag is not a literal);
     - in middleware (a fastmcp `Middleware` hook or an HTTP middleware — any function
       with a `call_next` parameter), a log call that writes the whole message:
-      `context.message`, the middleware context itself, or the raw request body
+      `context.message`, the middleware context itself (the parameter just before
+      `call_next`: `on_call_tool(self, context, call_next)`), or the raw request body
       (`await request.body()`, `await request.json()`), directly or through a
       variable, `str()`, `repr()` or `json.dumps()`.
 
@@ -121,8 +122,12 @@ class PayloadLogging(Rule):
         if "call_next" not in names:
             self._middleware.append(None)
             return
-        others = [n for n in names if n not in ("self", "cls", "call_next")]
-        self._middleware.append((others[0] if others else None, set()))
+        # the context (or request) comes just before `call_next`, as in `on_call_tool(self,
+        # context, call_next)` and `dispatch(self, request, call_next)`; a helper taking more
+        # first (`_run(self, task_id, ctx, call_next)`) passes those on as plain values
+        before = names[:names.index("call_next")]
+        context = before[-1] if before and before[-1] not in ("self", "cls") else None
+        self._middleware.append((context, set()))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._middleware.pop()
