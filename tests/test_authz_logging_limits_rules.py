@@ -14,6 +14,7 @@ from mcplint.engine import analyse_source
 from mcplint.finding import Confidence
 from mcplint.mcp.builder import build_model
 from mcplint.mcp.effects import declared_hints, strongest, tool_effects
+from mcplint.mcp.names import dotted
 from mcplint.registry import all_rules
 
 
@@ -110,6 +111,24 @@ def test_housekeeping_deletes_of_fixed_paths_are_uncertain_and_scratch_writes_ig
     effects = _effects(source)["t"]
     assert [(e.kind, e.certain) for e in effects] == [("delete", False)]
 
+
+@pytest.mark.parametrize(("body", "temporary"), [
+    ("fd, p = tempfile.mkstemp(dir=d)", True),
+    ("p = None\n    with tempfile.NamedTemporaryFile('w', delete=False) as f:\n        p = f.name", True),
+    ("with tempfile.TemporaryDirectory() as p:\n        pass", True),
+    ("q = tempfile.mkdtemp(dir=d)\n    p = q", True),
+    ("p, fd = tempfile.mkstemp(dir=d)", False),  # the descriptor
+    ("p = tempfile.mkdtemp()\n    p = os.path.join(p, d)", False),
+    ("p = None", False),
+    ("p = tempfile.mkdtemp()\n    for p in os.listdir(d):\n        pass", False),
+    ("with tempfile.NamedTemporaryFile() as p:\n        pass", False),  # the file object, not its name
+])
+def test_temporary_path_is_a_file_tempfile_made(body: str, temporary: bool) -> None:
+    from mcplint.mcp.effects import temporary_path
+
+    function = cst.parse_module(f"def t(d):\n    {body}\n    os.unlink(p)\n").body[0]
+    qualify = lambda node: dotted(node)  # noqa: E731 (`import tempfile`)
+    assert temporary_path(cst.Name("p"), function, qualify) is temporary
 
 def test_declared_hints_read_v2_names_dicts_and_module_constants() -> None:
     source = """

@@ -567,13 +567,18 @@ def _literals(expr: cst.BaseExpression) -> list[str]:
 
 
 def _assignments(function: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
-    """Every value assigned to each plain local name in the function (`cmd = f"..."` on two branches)."""
+    """Every value assigned to each plain local name in the function (`cmd = f"..."` on two branches);
+    `with tempfile.NamedTemporaryFile() as f` assigns the context manager to `f`."""
     out: dict[str, list[cst.BaseExpression]] = {}
     for node in _body_nodes(function):
         if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             out.setdefault(node.targets[0].target.value, []).append(node.value)
         elif isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and node.value is not None:
             out.setdefault(node.target.value, []).append(node.value)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    out.setdefault(item.asname.name.value, []).append(item.item)
     return out
 
 
@@ -719,17 +724,116 @@ def _scratch_name(name: str) -> bool:
 def _scratch_expr(expr: cst.BaseExpression, local: "_Locals | None" = None,
                   depth: int = 0) -> bool:
     """A temporary or in-memory target: writing there changes nothing that lasts.
-    A local name is judged by what was assigned to it (`out = Path(tmp_dir) / "x"`)."""
+    A local name is judged by what was assigned to it (`out = Path(tmp_dir) / "x"`), past a
+    `path = None` placeholder (`values_file = None` before `with tempfile.NamedTemporaryFile()
+    as f: values_file = f.name`)."""
     for node in walk.iter_nodes(expr):
         name = dotted(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
         if name is None:
             continue
         if _scratch_name(name):
             return True
-        if local and depth < 2 and isinstance(node, cst.Name) and local.get(name):
-            if all(_scratch_expr(value, local, depth + 1) for value in local.get(name)):
+        if local and depth < 2 and isinstance(node, cst.Name):
+            values = [v for v in local.get(name) or () if not (isinstance(v, cst.Name) and v.value == "None")]
+            if values and all(_scratch_expr(value, local, depth + 1) for value in values):
                 return True
     return False
+
+
+# tempfile calls that create a file or directory under a fresh name: (kind of value, index of
+# the path in a returned tuple). "path" is the path itself, "holder" an object whose `.name` is.
+_TEMP_CREATORS = {
+    "tempfile.mkstemp": ("path", 1), "tempfile.mkdtemp": ("path", None),
+    "tempfile.NamedTemporaryFile": ("holder", None), "tempfile.TemporaryDirectory": ("holder", None),
+}
+
+
+def temporary_path(expr: cst.BaseExpression, function: cst.FunctionDef, qualify) -> bool:
+    """A path the code created itself with `tempfile` (`fd, path = tempfile.mkstemp(dir=d)`,
+    `f.name` of `with tempfile.NamedTemporaryFile() as f`, `tempfile.mkdtemp()`): a new file
+    or directory with a fresh name, whatever directory or prefix it was given, so deleting or
+    rewriting it touches nothing else. A local name counts when every value it is given, past
+    a `path = None` placeholder, is such a path; a parameter or a loop variable does not."""
+    return _temporary(expr, function, qualify, "path", 0)
+
+
+def _temporary(expr, function, qualify, kind: str, depth: int) -> bool:
+    if isinstance(expr, cst.Call):
+        created = _TEMP_CREATORS.get(qualify(expr.func) or "")
+        return created is not None and created == (kind, None)
+    if kind == "path" and isinstance(expr, cst.Attribute) and expr.attr.value == "name":
+        return _temporary(expr.value, function, qualify, "holder", depth)
+    if not isinstance(expr, cst.Name) or depth > 2:
+        return False
+    bindings = _bindings(function, expr.value)
+    if not bindings:
+        return False
+    for value, index, entered in bindings:
+        if value is None:
+            return False  # bound some other way (a loop, a parameter, an augmented assignment)
+        if isinstance(value, cst.Name) and value.value == "None":
+            continue
+        if isinstance(value, cst.Call):
+            created = _TEMP_CREATORS.get(qualify(value.func) or "")
+            if created is not None:
+                made, at = created
+                # `with TemporaryDirectory() as d`: `d` is the path; `with NamedTemporaryFile() as f`: the file
+                if entered and made == "holder" and (qualify(value.func) or "").endswith("Directory"):
+                    made = "path"
+                if made == kind and at == index:
+                    continue
+                return False
+        if index is None and _temporary(value, function, qualify, kind, depth + 1):
+            continue
+        return False
+    return any(not (isinstance(v, cst.Name) and v.value == "None") for v, _, _ in bindings)
+
+
+def _bindings(function: cst.FunctionDef, name: str) -> list[tuple[cst.BaseExpression | None, int | None, bool]]:
+    """How `name` is bound in the function: (value, index in an unpacked tuple, bound by `with`);
+    a value of None for a binding that is not an assignment."""
+    out: list[tuple[cst.BaseExpression | None, int | None, bool]] = []
+    for node in (function, *_body_nodes(function)):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            params = node.params
+            every = (*params.posonly_params, *params.params, *params.kwonly_params)
+            star = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+            if any(p.name.value == name for p in (*every, *star)):
+                out.append((None, None, False))
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                out.extend((node.value, index, False) for index in _positions(target.target, name))
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            out.extend((node.value, index, False) for index in _positions(node.target, name))
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None:
+                    out.extend((item.item, index, True) for index in _positions(item.asname.name, name))
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            out.extend((None, None, False) for _ in _positions(node.target, name))
+        elif isinstance(node, cst.AugAssign):
+            out.extend((None, None, False) for _ in _positions(node.target, name))
+        elif isinstance(node, cst.NamedExpr):
+            out.extend((None, None, False) for _ in _positions(node.target, name))
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            out.extend((None, None, False) for _ in _positions(node.name.name, name))
+    return out
+
+
+def _positions(target: cst.BaseExpression, name: str) -> list[int | None]:
+    """Where `name` sits in an assignment target: [None] for the whole value, [i] for the
+    i-th element of a tuple unpacked, [] when it is not assigned there."""
+    if isinstance(target, cst.Name):
+        return [None] if target.value == name else []
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found: list[int | None] = []
+        for i, element in enumerate(target.elements):
+            if isinstance(element, cst.Element) and isinstance(element.value, cst.Name):
+                found.extend([i] if element.value.value == name else [])
+            elif _positions(element.value, name):
+                found.append(-1)  # starred or nested deeper: no tempfile path sits there
+        return found
+    return []
 
 
 def _scratch(call: cst.Call, position: int, keyword: str, local) -> bool:

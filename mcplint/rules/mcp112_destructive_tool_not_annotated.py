@@ -26,8 +26,10 @@ class DestructiveToolNotAnnotated(Rule):
     (`readOnlyHint: false`, `destructiveHint: true`) already describe it as possibly
     destructive, and clients treat it so. `readOnlyHint=True` on such a tool is
     MCP111's finding. Writes that only add or update (`INSERT`, `open(p, "w")`,
-    `git commit`) are not destructive in the protocol's sense and are not reported.
-    Annotations built by a function call are not read. Low-level servers, which
+    `git commit`) are not destructive in the protocol's sense and are not reported,
+    nor are deletes of temporary files (`os.unlink(tmp_path)`, the `f.name` of a
+    `with tempfile.NamedTemporaryFile() as f`, also kept in a variable first set to
+    `None`). Annotations built by a function call are not read. Low-level servers, which
     declare annotations in `list_tools` apart from the code, are not checked.
 
     ## Why is this bad?

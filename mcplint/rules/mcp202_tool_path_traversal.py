@@ -6,6 +6,7 @@ from mcplint.mcp import walk
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, string_value
+from mcplint.mcp.effects import temporary_path
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.mcp.taint import Taint
@@ -212,8 +213,10 @@ class ToolPathTraversal(Rule):
     value is passed to; joined with a confining helper (`mcp.shared.path_security.safe_join`,
     werkzeug's `safe_join`); or a template variable of an `MCPServer` (SDK v2)
     resource, which the SDK's default `ResourceSecurity` checks. Also silent for
-    `os.path.basename(x)`, `Path(x).name`, `secure_filename(x)`, hash digests and
-    in-memory buffers (`io.BytesIO(data)`). A check without normalisation, a deny-list
+    `os.path.basename(x)`, `Path(x).name`, `secure_filename(x)`, hash digests,
+    in-memory buffers (`io.BytesIO(data)`) and a file the code created with `tempfile`
+    (`fd, path = tempfile.mkstemp(dir=x)`, `f.name` of a `NamedTemporaryFile`), which
+    has a fresh name wherever it was put. A check without normalisation, a deny-list
     (`".." in path`) or a validator from another module lowers the confidence to
     medium. Whether a check's outcome actually stops the operation is not verified.
 
@@ -285,6 +288,8 @@ class ToolPathTraversal(Rule):
             taint = self.ctx.taint(expr)
             if taint is None or self._sanitised(expr, taint):
                 continue
+            if temporary_path(expr, handler.function, self.ctx.qualify):
+                continue  # a file the code made with `tempfile`, in a directory the input chose
             level, why = self._guard_level(handler, taint.param, node)
             if level == FULL:
                 return
