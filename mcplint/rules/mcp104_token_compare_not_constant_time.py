@@ -21,7 +21,8 @@ _REQUEST_PARTS = frozenset({"headers", "query_params", "cookies", "META", "GET",
 _SIGNATURE_WORDS = frozenset({"signature", "hmac"})
 _ENV_GETTERS = sdk.ENV_GETTERS | {"os.environ.__getitem__"}
 # Code that authenticates a caller: where two credential-named values compared are a check.
-_AUTH_FUNCTION = lazy_compile(r"(?i)verif|validat|authenticat|authoriz|check|require|guard|protect|login|permission"
+# `invalidate` (dropping a cached token) is bookkeeping, not a check: `validat` not after `in`.
+_AUTH_FUNCTION = lazy_compile(r"(?i)verif|(?<!in)validat|authenticat|authoriz|check|require|guard|protect|login|permission"
                             r"|^dispatch$|^__call__$")
 _AUTH_CLASS = lazy_compile(r"(?i)verifier|guard|middleware|backend")
 
