@@ -19,6 +19,7 @@ file's positions are resolved the slow way, once.
 from __future__ import annotations
 
 import ast
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -278,6 +279,8 @@ def _last_part(unit: cst.CSTNode) -> cst.CSTNode | None:
 def syntax_of(data: bytes | str) -> ast.Module | None:
     """CPython's `ast` of a source, or None if it does not parse."""
     try:
-        return ast.parse(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings of scanned code are not ours to print
+            return ast.parse(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

@@ -19,7 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mcplint.mcp import walk
 from mcplint.parse import parse_module
-from mcplint.positions import Positions
+from mcplint.positions import Positions, syntax_of
 from tests.conftest import FIXTURES
 
 TRICKY = {
@@ -205,3 +205,13 @@ def test_pruned_walks_skip_the_same_subtrees_with_and_without_the_index(name: st
     assert [id(n) for n in plain] == [id(n) for n in indexed]
     inside = {id(n) for top in plain if type(top) in kinds for n in walk._iter_nodes(top) if n is not top}
     assert not inside & {id(n) for n in plain}  # nothing under a pruned node is visited
+
+
+def test_syntax_warnings_of_scanned_code_are_not_printed() -> None:
+    """An invalid escape (`"\\d"` in a regex without `r`) makes CPython warn while parsing:
+    scanned code's warnings are not ours to print (as errors here, one would lose the tree)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert syntax_of(b'pattern = "\\d+"\n') is not None
