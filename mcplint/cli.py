@@ -612,6 +612,7 @@ def parse_plain(argv: list[str]) -> tuple[Callable, dict[str, Any]] | None:
 
 
 def main() -> None:
+    _quiet_scanned_code_warnings()
     plain = parse_plain(sys.argv[1:])
     try:
         if plain is None:
@@ -627,6 +628,17 @@ def main() -> None:
         traceback.print_exc()
         sys.stderr.write(f"mcplint: internal error: {exc!r}; please report it\n")
         sys.exit(EXIT_ERROR)
+
+
+def _quiet_scanned_code_warnings() -> None:
+    """CPython warns while it parses the scanned code, not only when mcplint compiles it:
+    libcst's `evaluated_value` and `get_docstring()` run `ast.literal_eval` on its
+    strings, and an invalid escape (`"\\d"`, `"\\w"`) there prints a SyntaxWarning (a
+    DeprecationWarning before Python 3.12) to stderr for code mcplint only reads."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
+    warnings.filterwarnings("ignore", message="invalid escape sequence", category=DeprecationWarning)
 
 
 def _run_plain(command: Callable, arguments: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import re
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def _parse(path: str, data: bytes) -> cst.Module | Skipped:
         return parse_module(data)
     except cst.ParserSyntaxError as exc:
         try:  # CPython's message and line are the ones users know
-            compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # about the scanned code: not ours to print
+                compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         except SyntaxError as py_exc:
             if py_exc.lineno:
                 return Skipped(path, f"syntax error: {py_exc.msg}", py_exc.lineno)

@@ -749,3 +749,31 @@ def test_a_file_that_cannot_be_read_is_reported_once_with_its_reason(tmp_path: P
     result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
     [finding] = [f for f in result.active if f.path == "huge.py"]
     assert finding.message == f"not analysed: file too large ({engine.MAX_FILE_BYTES + 1} bytes)"
+
+
+@pytest.mark.parametrize("command", ["scan", "checklist", "inventory"])
+def test_warnings_about_the_scanned_code_are_not_printed(tmp_path: Path, command: str) -> None:
+    """Invalid escapes (`"\\d"` in a regex or docstring) make CPython warn while libcst
+    evaluates the scanned code's strings; even with every warning turned on, the report
+    is all a user sees."""
+    (tmp_path / "server.py").write_text(textwrap.dedent(
+        '''
+        import re
+        import subprocess
+        from mcp.server.fastmcp import FastMCP
+
+        mcp = FastMCP("x")
+        VERSION = re.compile("\\d+\\.\\d+")
+
+        @mcp.tool()
+        def version(cmd: str) -> str:
+            """Runs "\\w+" tools."""
+            return subprocess.check_output(cmd + " --version", shell=True, text=True)
+        '''
+    ))
+    done = subprocess.run([sys.executable, "-m", "mcplint", command, "--isolated", "."] if command == "scan"
+                          else [sys.executable, "-m", "mcplint", command, "."], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "default"})
+    assert "invalid escape" not in done.stderr, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1), done.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -64,7 +65,9 @@ def _literal_text(literal: str) -> str | None:
         quotes = 3 if literal[:3] in ('"""', "'''") else 1
         return literal[quotes:-quotes]
     try:
-        value = ast.literal_eval(literal)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # CPython's warnings about the scanned code's escapes (`"\d"`)
+            value = ast.literal_eval(literal)
     except Exception:  # odd prefixes; never let a literal crash the scan
         return None
     if isinstance(value, bytes):

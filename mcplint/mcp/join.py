@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from posixpath import dirname, join as join_path, normpath
@@ -1306,7 +1307,9 @@ def _one_line(source: str) -> str:
     """Source text on one line: `Annotated[\n    str,  # why\n]` -> `Annotated[str]`."""
     if "\n" in source or "#" in source:
         try:  # CPython's unparser drops comments, which joined lines would turn into the rest of the line
-            return ast.unparse(ast.parse(source.strip(), mode="eval"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # about the scanned code's escapes (`"\d"`): not ours to print
+                return ast.unparse(ast.parse(source.strip(), mode="eval"))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
     text = " ".join(source.split())

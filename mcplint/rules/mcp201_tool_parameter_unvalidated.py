@@ -1,7 +1,7 @@
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
-from mcplint.mcp.builder import node_source
+from mcplint.mcp.builder import node_source, string_value
 from mcplint.mcp.model import Handler, Param
 from mcplint.rule import Rule
 
@@ -34,9 +34,9 @@ def open_type(annotation: cst.BaseExpression) -> tuple[str, cst.BaseExpression] 
     `list[Any]`). None if the annotation constrains the value.
     """
     if isinstance(annotation, cst.SimpleString):  # a forward reference: "dict"
+        value = string_value(annotation)
         try:
-            value = annotation.evaluated_value
-            return open_type(cst.parse_expression(value)) if isinstance(value, str) else None
+            return open_type(cst.parse_expression(value)) if value is not None else None
         except Exception:
             return None
     if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
