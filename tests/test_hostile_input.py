@@ -151,6 +151,14 @@ def _patch_locked_file(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
 
     monkeypatch.setattr(io, "open", guarded)
     monkeypatch.setattr(builtins, "open", guarded)
+    real_path_open = Path.open  # Python 3.10's pathlib opens through its own reference to io.open
+
+    def guarded_path_open(self, *args, **kwargs):
+        if self.name == "locked.py":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_path_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded_path_open)
 
 
 def _locked_folder(project: Path) -> None:

@@ -149,6 +149,7 @@ def test_falls_back_to_whole_file_positions_without_an_ast() -> None:
     assert positions._whole is not None
 
 
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles the programs it generates (`1()`)
 @settings(deadline=None, database=None, max_examples=40,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(hypothesmith.from_grammar())
