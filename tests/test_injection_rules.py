@@ -41,3 +41,29 @@ def test_sql_names_checked_as_a_tuple_against_an_allowlist_are_low_confidence() 
         return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
     """
     assert _confidences(source, "MCP302") == [(11, Confidence.LOW), (16, Confidence.LOW), (23, Confidence.HIGH)]
+
+
+def test_a_check_of_one_of_two_names_leaves_the_other_unchecked() -> None:
+    """A query built from two tool parameters is only as checked as the less checked one."""
+    source = """
+    import sqlite3
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("catalog")
+    SCHEMAS = {"main", "archive"}
+
+    @mcp.tool()
+    def rows(schema: str, table: str) -> list:
+        if schema not in SCHEMAS:
+            raise ValueError("unknown schema")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+
+    @mcp.tool()
+    def rows_each_checked(schema: str, table: str) -> list:
+        if schema not in SCHEMAS:
+            raise ValueError("unknown schema")
+        if table not in tables(schema):
+            raise ValueError("unknown table")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+    """
+    assert _confidences(source, "MCP302") == [(12, Confidence.HIGH), (20, Confidence.LOW)]

@@ -175,7 +175,8 @@ class ToolSqlInjection(Rule):
     function raises after a regex or allowlist check, or when the value passed through
     a call named like a validator (`validate_identifier`, `quote_ident`),
     when the handler tests it against an allowlist (`if table not in TABLES`), a regex
-    or the schema (`sqlite_master`), and for consoles that restrict statements
+    or the schema (`sqlite_master`) (every parameter the text holds: a check of
+    `schema` leaves `f"{schema}.{table}"` unchecked), and for consoles that restrict statements
     (`SELECT`-prefix checks, `sqlparse`, a read-only flag). `psycopg.sql.Identifier`
     and one placeholder per item (`",".join("?" for _ in ids)`) are safe. Flows into
     functions outside the handler are not followed yet.
@@ -356,7 +357,7 @@ class ToolSqlInjection(Rule):
         else:
             return  # literal text in view, and it is not SQL
         confidence = min(confidence, self._guard_confidence(calls, constructs))
-        if self._checked(taint, node):
+        if all(self._checked(each, node) for each in self._taints(taint, constructs)):
             confidence = Confidence.LOW
         source = source_label(taint, [node, *constructs, *(s.node for s in taint.steps)])
         self.report(
@@ -415,6 +416,18 @@ class ToolSqlInjection(Rule):
             elif isinstance(sub, cst.Comparison):
                 checks = checks or any(isinstance(c.operator, (cst.In, cst.NotIn)) for c in sub.comparisons)
         return raises and checks
+
+    def _taints(self, taint, constructs) -> list:
+        """One taint for each parameter the built text holds (`f"{schema}.{table}"`: two):
+        a check of one of them leaves the others unchecked."""
+        found = {taint.param: taint}
+        for construct in constructs:
+            for sub in walk.iter_nodes(construct):
+                if type(sub) is cst.Name:
+                    other = self.ctx.taint(sub)
+                    if other is not None:
+                        found.setdefault(other.param, other)
+        return list(found.values())
 
     def _checked(self, taint, sink: cst.Call) -> bool:
         """The handler tests a tainted name against an allowlist, a regex or the schema."""
