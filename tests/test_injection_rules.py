@@ -67,3 +67,39 @@ def test_a_check_of_one_of_two_names_leaves_the_other_unchecked() -> None:
         return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
     """
     assert _confidences(source, "MCP302") == [(12, Confidence.HIGH), (20, Confidence.LOW)]
+
+
+def test_checks_among_and_or_terms_guard_their_names() -> None:
+    source = """
+    import sqlite3
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("catalog")
+    SCHEMAS = {"main", "archive"}
+
+    @mcp.tool()
+    def rows_or(schema: str, table: str) -> list:
+        if schema not in SCHEMAS or table not in tables(schema):
+            raise ValueError("unknown table")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+
+    @mcp.tool()
+    def rows_and(schema: str, table: str) -> list:
+        if schema in SCHEMAS and table in tables(schema):
+            return sqlite3.connect("a.db").execute(f"SELECT * FROM [{schema}].[{table}]").fetchall()
+        return []
+
+    @mcp.tool()
+    def rows_or_admin(table: str, admin: bool) -> list:
+        if table in tables("main") or admin:
+            return sqlite3.connect("a.db").execute(f"SELECT * FROM {table}").fetchall()
+        return []
+
+    @mcp.tool()
+    def rows_and_strict(table: str, strict: bool) -> list:
+        if table not in tables("main") and strict:
+            raise ValueError("unknown table")
+        return sqlite3.connect("a.db").execute(f"SELECT * FROM {table}").fetchall()
+    """
+    assert _confidences(source, "MCP302") == [(12, Confidence.LOW), (17, Confidence.LOW), (23, Confidence.HIGH),
+                                             (30, Confidence.HIGH)]

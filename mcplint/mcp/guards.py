@@ -33,23 +33,33 @@ def _tested(left: cst.BaseExpression, names: set) -> bool:
 
 def if_guards(body: cst.CSTNode, sink: cst.CSTNode, names: set, qualify) -> bool:
     """An `if` testing a tainted name (allow-list membership, also of a tuple of names, or
-    a pattern) that stops on failure (raise/return) or encloses the sink."""
+    a pattern, alone or among `and`/`or` terms) that stops on failure (raise/return) or
+    encloses the sink."""
     for node in walk.iter_nodes(body):
         if not isinstance(node, cst.If):
             continue
-        test, negated = node.test, False
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test, negated = test.expression, True
-        if isinstance(test, cst.Comparison) and _tested(test.left, names) and len(test.comparisons) == 1:
-            operator = test.comparisons[0].operator
-            if isinstance(operator, cst.NotIn):
-                negated = not negated
-            elif not isinstance(operator, cst.In):
-                continue
-        elif not is_check(test, names, qualify):
-            continue
-        if negated and any(isinstance(n, (cst.Raise, cst.Return)) for n in walk.iter_nodes(node.body)):
+        polarity = _polarity(node.test, names, qualify)
+        if polarity is False and any(isinstance(n, (cst.Raise, cst.Return)) for n in walk.iter_nodes(node.body)):
             return True
-        if not negated and any(n is sink for n in walk.iter_nodes(node.body)):
+        if polarity is True and any(n is sink for n in walk.iter_nodes(node.body)):
             return True
     return False
+
+
+def _polarity(test: cst.BaseExpression, names: set, qualify) -> bool | None:
+    """True: `test` holds only if the names passed a check (`x in S`, `a in S and x in T`);
+    False: it fails only if they passed one (`x not in S`, `a not in S or x not in T`);
+    None: it says nothing about them."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _polarity(test.expression, names, qualify)
+        return None if inner is None else not inner
+    if isinstance(test, cst.BooleanOperation):
+        # `and` holds only if every term does; `or` fails only if every term does
+        wanted = isinstance(test.operator, cst.And)
+        if any(_polarity(side, names, qualify) is wanted for side in (test.left, test.right)):
+            return wanted
+        return None
+    if isinstance(test, cst.Comparison) and _tested(test.left, names) and len(test.comparisons) == 1:
+        operator = test.comparisons[0].operator
+        return True if isinstance(operator, cst.In) else False if isinstance(operator, cst.NotIn) else None
+    return True if is_check(test, names, qualify) else None
