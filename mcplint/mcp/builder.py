@@ -406,7 +406,7 @@ class _Resolver:
     def _auth_from_kwargs(self, server: Server, keywords: dict[str, cst.Arg]) -> None:
         for key in sdk.AUTH_KWARGS:
             arg = keywords.get(key)
-            if arg is not None and not _is_none(arg.value):
+            if arg is not None and not is_none(arg.value):
                 server.auth_evidence.append(arg)
         middleware = keywords.get("middleware")
         if middleware is not None:
@@ -892,7 +892,7 @@ class _Resolver:
                         if transport.host is None and transport.kind != sdk.STDIO:
                             transport.host = host
                 continue
-            if attr not in sdk.AUTH_KWARGS or _is_none(value):
+            if attr not in sdk.AUTH_KWARGS or is_none(value):
                 continue
             server = self._lookup(_name_expr(receiver), scope, "weak", value)
             if server is not None:
@@ -1098,7 +1098,8 @@ def _is_auth_middleware_function(function: cst.FunctionDef, decorator: cst.Decor
     )
 
 
-def _is_none(expr: cst.BaseExpression) -> bool:
+def is_none(expr: cst.BaseExpression | None) -> bool:
+    """The literal `None` (not a missing expression)."""
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 

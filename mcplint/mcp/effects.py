@@ -34,7 +34,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
+from mcplint.mcp.builder import argument, call_args, is_none, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 
@@ -214,7 +214,7 @@ def registration_call(handler: Handler) -> cst.Call | None:
 def declared_hints(ctx: "FileContext", handler: Handler) -> Hints:
     call = registration_call(handler)
     given = argument(call, None, "annotations") if call is not None else None
-    if given is None or (isinstance(given, cst.Name) and given.value == "None"):
+    if given is None or is_none(given):
         return Hints(False, True, {})
     expr = _resolve_constant(ctx, given)
     # hints from a module constant are reported where the tool uses it
@@ -734,7 +734,7 @@ def _scratch_expr(expr: cst.BaseExpression, local: "_Locals | None" = None,
         if _scratch_name(name):
             return True
         if local and depth < 2 and isinstance(node, cst.Name):
-            values = [v for v in local.get(name) or () if not (isinstance(v, cst.Name) and v.value == "None")]
+            values = [v for v in local.get(name) or () if not is_none(v)]
             if values and all(_scratch_expr(value, local, depth + 1) for value in values):
                 return True
     return False
@@ -771,7 +771,7 @@ def _temporary(expr, function, qualify, kind: str, depth: int) -> bool:
     for value, index, entered in bindings:
         if value is None:
             return False  # bound some other way (a loop, a parameter, an augmented assignment)
-        if isinstance(value, cst.Name) and value.value == "None":
+        if is_none(value):
             continue
         if isinstance(value, cst.Call):
             created = _TEMP_CREATORS.get(qualify(value.func) or "")
@@ -786,7 +786,7 @@ def _temporary(expr, function, qualify, kind: str, depth: int) -> bool:
         if index is None and _temporary(value, function, qualify, kind, depth + 1):
             continue
         return False
-    return any(not (isinstance(v, cst.Name) and v.value == "None") for v, _, _ in bindings)
+    return any(not is_none(v) for v, _, _ in bindings)
 
 
 def _bindings(function: cst.FunctionDef, name: str) -> list[tuple[cst.BaseExpression | None, int | None, bool]]:

@@ -4,7 +4,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
-from mcplint.mcp.builder import call_args
+from mcplint.mcp.builder import call_args, is_none
 from mcplint.mcp.model import Server, Transport, Value
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
@@ -187,7 +187,7 @@ class DnsRebindingProtectionOff(Rule, StatementTracker):
 
     def _v1(self, server: Server) -> None:
         setting = server.kwargs.get("transport_security")
-        if server.has_star_kwargs or (setting is not None and not _is_none(setting.value)):
+        if server.has_star_kwargs or (setting is not None and not is_none(setting.value)):
             return
         arg = server.kwargs.get("host")
         value = host_value(server, arg.value) if arg is not None else Value("127.0.0.1")
@@ -218,7 +218,7 @@ class DnsRebindingProtectionOff(Rule, StatementTracker):
         if not isinstance(call, cst.Call) or transport.via not in ("run", "app"):
             return
         _, keywords, star = call_args(call)
-        if star or ("transport_security" in keywords and not _is_none(keywords["transport_security"].value)):
+        if star or ("transport_security" in keywords and not is_none(keywords["transport_security"].value)):
             return
         if "host" not in keywords:
             return  # the SDK's default host is 127.0.0.1: protection on
@@ -273,7 +273,3 @@ def _has(transport: Transport, keyword: str) -> bool:
         return False
     _, keywords, star = call_args(transport.node)
     return star or keyword in keywords
-
-
-def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"

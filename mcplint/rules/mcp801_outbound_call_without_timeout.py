@@ -3,7 +3,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, name_assignments
+from mcplint.mcp.builder import argument, call_args, is_none, name_assignments
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
@@ -165,10 +165,6 @@ def _has_star(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
 
-def _is_none(expr: cst.BaseExpression | None) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
-
-
 class OutboundCallWithoutTimeout(ClientScopes, Rule):
     """An outbound network call that can wait for ever: no timeout, or one switched off.
 
@@ -277,7 +273,7 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
     def _requests(self, node: cst.Call, shown: str, session: bool = False) -> None:
         timeout = argument(node, None, "timeout")
         if timeout is not None:
-            if _is_none(timeout):
+            if is_none(timeout):
                 self.report(node, call=shown, problem="has `timeout=None`",
                             detail=" (no limit: requests waits for ever)", confidence=Confidence.MEDIUM)
             return
@@ -294,8 +290,8 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
 
     def _explicit_none(self, node: cst.Call, shown: str, library: str) -> None:
         timeout = argument(node, None, "timeout")
-        if _is_none(timeout) or (isinstance(timeout, cst.Call) and (self.ctx.qualify(timeout.func) or "") == "httpx.Timeout"
-                                 and _is_none(argument(timeout, 0, "timeout")) and len(timeout.args) == 1):
+        if is_none(timeout) or (isinstance(timeout, cst.Call) and (self.ctx.qualify(timeout.func) or "") == "httpx.Timeout"
+                                 and is_none(argument(timeout, 0, "timeout")) and len(timeout.args) == 1):
             self.report(node, call=shown, problem="has `timeout=None`",
                         detail=f" (switches off {library}'s 5 s default)", confidence=Confidence.MEDIUM)
 
