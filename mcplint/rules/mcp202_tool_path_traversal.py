@@ -109,14 +109,12 @@ DENYLIST_PREFIXES = frozenset({"/", "..", "~", "\\", ".", "../", "./"})
 FULL, PARTIAL = 2, 1
 
 
+_FUNCTIONS = frozenset({cst.FunctionDef, cst.Lambda})
+
+
 def _subtree_calls(node: cst.CSTNode):
     """Every Call under `node`, not descending into nested function definitions."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call):
-            yield current
-        stack.extend(c for c in walk.children(current) if not isinstance(c, (cst.FunctionDef, cst.Lambda)))
+    return (n for n in walk.pruned(node, _FUNCTIONS) if type(n) is cst.Call)
 
 
 class _GuardScan(walk.TableVisitor):
