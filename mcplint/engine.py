@@ -215,13 +215,13 @@ def analyse_file_bytes(
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
-    imported = None if called else _imported_rules(mcp_rules, data)
+    imported, cpython, ruled_out = (None, None, frozenset()) if called else _imported_rules(mcp_rules, path, data)
     if is_mcp and imported == []:
         is_mcp = False  # nothing an MCP rule could report here: the file rules alone
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
     text: str | None = None
     if is_mcp or file_rules:
-        outcome = _parse(path, data)
+        outcome = _parse(path, data, cpython)
         if isinstance(outcome, Finding):
             result.findings.append(outcome)
         else:
@@ -230,7 +230,7 @@ def analyse_file_bytes(
             text = data.decode(module.encoding, "replace")
             result.parsed = True
             _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
-                       imported=imported, index=index, extra_sinks=extra_sinks, project=project)
+                       imported=imported, ruled_out=ruled_out, index=index, extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -238,33 +238,42 @@ def analyse_file_bytes(
     return result
 
 
-def _parse(path: str, data: bytes):
+def _cpython_tree(path: str, data: bytes):
+    """CPython's `ast` of the file; the SyntaxError for libcst to place; or the
+    diagnostic for a file neither parser should be given."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings of scanned code are not ours to print
+            return compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
+    except SyntaxError as exc:
+        if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
+            return _diagnostic("MCP002", path, Span(max(exc.lineno or 1, 1)), f"too deeply nested to parse ({exc.msg})")
+        return exc
+    except ValueError as exc:  # NUL bytes, undecodable source
+        return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
+
+
+def _parse(path: str, data: bytes, cpython=None):
     """(libcst's tree, CPython's `ast` or None), or the diagnostic that says why there is none.
+    `cpython`: `_cpython_tree` of the file, if the caller has it already.
 
     CPython's own parser reads the file first: it is ten times faster than libcst,
     gives the messages users know, and stops inputs (thousands of nested brackets)
     that would crash libcst's native parser and the whole process with it. Its tree
     gives statements' lines for positions (`mcplint.positions`).
     """
-    import warnings
-
     import libcst as cst
 
     from mcplint.parse import parse_module
 
-    syntax = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings of scanned code are not ours to print
-            syntax = compile(data, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (RecursionError, MemoryError):
-        return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
-    except SyntaxError as exc:
-        if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
-            return _diagnostic("MCP002", path, Span(max(exc.lineno or 1, 1)), f"too deeply nested to parse ({exc.msg})")
-        syntax_error = exc
-    except ValueError as exc:  # NUL bytes, undecodable source
-        return _diagnostic("MCP002", path, Span(1), f"cannot decode: {exc}")
+    cpython = _cpython_tree(path, data) if cpython is None else cpython
+    if isinstance(cpython, Finding):
+        return cpython
+    syntax, syntax_error = (None, cpython) if isinstance(cpython, SyntaxError) else (cpython, None)
     try:
         return parse_module(data), syntax
     except cst.ParserSyntaxError as exc:
@@ -282,19 +291,35 @@ def _parse(path: str, data: bytes):
         return _diagnostic("MCP002", path, Span(1), "too deeply nested to parse")
 
 
-def _imported_rules(mcp_rules, data: bytes) -> list:
+def _imported_rules(mcp_rules, path: str, data: bytes) -> tuple[list, object, frozenset[str]]:
     """The MCP rules that can report in a module MCP code imports without calling into it
-    with tool input (all of them where the file may build a server of its own)."""
+    with tool input (all of them where the file may build a server of its own), by their
+    `in_imported_modules` and then their `imported_if`; CPython's tree of the file if
+    `imported_if` needed it (`_cpython_tree`); the codes `imported_if` ruled out (left in
+    the list when the tests check declarations, which then fail any report they make)."""
     if sdk.SERVER_HINT.search(data):
-        return list(mcp_rules)
-    return [r for r in mcp_rules if r.in_imported_modules is True
-            or (r.in_imported_modules is not False and r.in_imported_modules.search(data))]
+        return list(mcp_rules), None, frozenset()
+    rules = [r for r in mcp_rules if r.in_imported_modules is True
+             or (r.in_imported_modules is not False and r.in_imported_modules.search(data))]
+    tested = [r for r in rules if r.imported_if is not None]
+    if not tested:
+        return rules, None, frozenset()
+    cpython = _cpython_tree(path, data)
+    if not isinstance(cpython, ast.Module):  # libcst's parse reports what is wrong with it
+        return rules, cpython, frozenset()
+    from mcplint.outline import Outline
+
+    outline = Outline(cpython)
+    ruled_out = frozenset(r.code for r in tested if not r.imported_if(outline))
+    return (rules if CHECK_DECLARATIONS else [r for r in rules if r.code not in ruled_out]), cpython, ruled_out
 
 
 def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text: str, mcp_rules, file_rules, *,
-               deep: bool, imported=None, index, extra_sinks: tuple = (), project: Project | None = None) -> None:
+               deep: bool, imported=None, ruled_out: frozenset[str] = frozenset(), index, extra_sinks: tuple = (),
+               project: Project | None = None) -> None:
     """`imported`: the MCP rules to run if the file is only imported by MCP code (see
-    `analyse_file_bytes`); None: it is called into, or MCP code itself."""
+    `analyse_file_bytes`); None: it is called into, or MCP code itself. `ruled_out`:
+    the codes among them that their `imported_if` says cannot report here."""
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -324,7 +349,7 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
                               extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
             ctx.run(rule(ctx) for rule in active)
             if CHECK_DECLARATIONS and with_mcp and not model.is_mcp:
-                _check_declarations(ctx, data)
+                _check_declarations(ctx, data, ruled_out)
             for server in model.servers if with_mcp else ():
                 for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
                     ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
@@ -345,7 +370,7 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
 CHECK_DECLARATIONS = os.environ.get("MCPLINT_CHECK_DECLARATIONS") == "1"
 
 
-def _check_declarations(ctx, data: bytes) -> None:
+def _check_declarations(ctx, data: bytes, ruled_out: frozenset[str]) -> None:
     from mcplint.registry import rule_by_code
 
     rules = rule_by_code()
@@ -355,6 +380,9 @@ def _check_declarations(ctx, data: bytes) -> None:
         if declared is not True and (declared is False or not declared.search(data)):
             raise AssertionError(f"{code} made {what} in {ctx.path}, a file with no server or handler, which its "
                                  f"`in_imported_modules` ({declared!r}) says it cannot")
+        if code in ruled_out:
+            raise AssertionError(f"{code} made {what} in {ctx.path}, a file with no server or handler, where its "
+                                 f"`imported_if` ({rule.imported_if.__name__}) says it cannot")
 
 
 def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules) -> list[Finding]:

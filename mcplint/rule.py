@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 import libcst as cst
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mcplint.prefilter import AnyOf, Prefilter
     from mcplint.mcp.model import Handler, Server
     from mcplint.mcp.taint import Taint
+    from mcplint.outline import Outline
     from mcplint.text import TextDocument
 
 CODE_RE = re.compile(r"^MCP\d{3}$")
@@ -99,6 +100,10 @@ class Rule:
     # The engine analyses such a module with the rules that can report there, and does
     # not parse it when none can. Tests check every report against this.
     in_imported_modules: ClassVar["bool | Prefilter | AnyOf"] = True
+    # and, in such a file that `in_imported_modules` lets through, a second test on
+    # CPython's tree of it (`mcplint.outline`), far cheaper than libcst's: False where the
+    # rule cannot report there. Tests check every report against it too.
+    imported_if: ClassVar["Callable[[Outline], bool] | None"] = None
 
     meta: ClassVar[RuleMeta]
 

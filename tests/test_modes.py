@@ -201,7 +201,7 @@ USES_BOTH = """
 def test_an_imported_module_is_parsed_only_if_a_rule_can_report_there(tmp_path: Path, modes, monkeypatch) -> None:
     parsed: list[str] = []
     real = engine._parse
-    monkeypatch.setattr(engine, "_parse", lambda path, data: parsed.append(path) or real(path, data))
+    monkeypatch.setattr(engine, "_parse", lambda path, *args: parsed.append(path) or real(path, *args))
     _project(tmp_path, **{"pkg.__init__": "", "pkg.server": USES_BOTH, "pkg.auth": AUTH, "pkg.constants": CONSTANTS})
     result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
     assert modes["pkg/auth.py"] == modes["pkg/constants.py"] == IMPORTED
@@ -218,3 +218,56 @@ def test_declarations_are_checked(monkeypatch) -> None:
     monkeypatch.setattr(rule_by_code()["MCP103"], "in_imported_modules", False)
     with pytest.raises(AssertionError, match="MCP103 made a finding in auth.py"):
         engine.analyse_file_bytes("auth.py", textwrap.dedent(AUTH).encode(), engine.select_rules(Config()), deep=True)
+
+
+# Both hold the words MCP503's and MCP104's byte prefilters ask for (a log call and
+# `params`; `==` and `key`); only the first has them where the rules look.
+LOGS_AN_ALIAS = """
+    import logging
+    import os
+
+    log = logging.getLogger(__name__)
+
+    def connect():
+        key = os.environ["SERVICE_API_KEY"]
+        shown = key
+        log.info("connecting with %s", shown)
+"""
+LOGS_NOTHING_SENSITIVE = """
+    import logging
+
+    logger = logging.getLogger(__name__)
+
+    def fetch(client, params):  # the api key is set on the client
+        logger.info("fetching %s", client.base_url)
+        return client.get("/items", params=params)
+
+    def same(left, right):
+        return left == right
+"""
+
+
+def test_an_imported_module_is_parsed_only_if_a_rule_can_report_where_it_looks(tmp_path: Path, modes,
+                                                                               monkeypatch) -> None:
+    parsed: list[str] = []
+    real = engine._parse
+    monkeypatch.setattr(engine, "_parse", lambda path, *args: parsed.append(path) or real(path, *args))
+    monkeypatch.setattr(engine, "CHECK_DECLARATIONS", False)  # which runs every rule the bytes let through
+    server = USES_BOTH.replace("auth, constants", "logs, quiet")
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": server, "pkg.logs": LOGS_AN_ALIAS,
+                          "pkg.quiet": LOGS_NOTHING_SENSITIVE})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/logs.py"] == modes["pkg/quiet.py"] == IMPORTED
+    assert "pkg/logs.py" in parsed and "pkg/quiet.py" not in parsed
+    assert [(f.path, f.code, f.span.line) for f in result.active] == [("pkg/logs.py", "MCP503", 10)]
+
+
+def test_imported_if_is_checked(monkeypatch) -> None:
+    """A rule that reports in an imported module where its `imported_if` says it cannot
+    fails the tests (which keep the rule running there to see)."""
+    from mcplint.registry import rule_by_code
+
+    monkeypatch.setattr(rule_by_code()["MCP503"], "imported_if", staticmethod(lambda outline: False))
+    with pytest.raises(AssertionError, match="MCP503 made a finding in logs.py.*`imported_if` \\(<lambda>\\)"):
+        engine.analyse_file_bytes("logs.py", textwrap.dedent(LOGS_AN_ALIAS).encode(), engine.select_rules(Config()),
+                                  deep=True, called=False)

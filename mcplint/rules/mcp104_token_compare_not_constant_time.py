@@ -1,4 +1,6 @@
 
+import ast
+
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
@@ -88,6 +90,18 @@ def _credential_name(name: str | None) -> bool:
         return True
     # auth_header, authorization_header, api_key_header
     return words[-1] == "header" and len(words) > 1 and (words[-2] in ("auth", "authorization") or is_secret_name("_".join(words[:-1])))
+
+
+# What the text of every name `_credential_name` accepts holds (lower-cased).
+CREDENTIAL_WORDS = ("token", "secret", "credential", "auth", "pass", "pw", "key", "signature", "hmac")
+
+
+def may_compare_credential(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at an
+    `==` or `!=` comparison that shows a credential word."""
+    return any(any(type(op) in (ast.Eq, ast.NotEq) for op in node.ops)
+               and any(word in outline.words(node)[0] for word in CREDENTIAL_WORDS)
+               for node in outline.of(ast.Compare))
 
 
 def _receiver(expr: cst.BaseExpression) -> str:
@@ -181,9 +195,11 @@ class TokenCompareNotConstantTime(Rule, Nesting):
     in_imported_modules = Prefilter(
         None,
         anchors=(b"==", b"!="),
-        requires=Literals(b"token", b"secret", b"credential", b"auth", b"pass", b"pw", b"key", b"signature", b"hmac"),
+        requires=Literals(*(word.encode() for word in CREDENTIAL_WORDS)),
         lowercase=True,
     )
+    # ... and such a word in an `==`/`!=` comparison
+    imported_if = staticmethod(may_compare_credential)
     message = "`{left}` is compared to `{right}` with `{op}`, which takes longer the more characters match"
 
     def __init__(self, ctx) -> None:

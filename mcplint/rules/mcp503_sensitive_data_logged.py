@@ -1,3 +1,4 @@
+import ast
 import re
 from functools import lru_cache
 
@@ -61,6 +62,38 @@ def _is_redacting_slice(node: cst.Subscript) -> bool:
     if part.lower is None and upper is not None and 0 <= upper <= MAX_SHOWN:
         return True
     return part.upper is None and lower is not None and -MAX_SHOWN <= lower < 0
+
+
+# What every sensitive value shown in a log has in its text (lower-cased): a word of a
+# secret's name (`is_log_secret_name`), a container, the environment, a call that dumps
+# variables. The imported-module tests look for them.
+SENSITIVE_WORDS = ("token", "secret", "credential", "authorization", "pass", "pw", "key", "cookie", "environ",
+                   "headers", "locals", "globals", "vars", *sorted(ARGUMENT_CONTAINERS))
+# Methods of the calls `_sink` may take for a log: logger and MCP context methods,
+# `send_log_message`, `sys.stdout.write`.
+_SINK_METHODS = LOG_METHODS | CONTEXT_METHODS | {"send_log_message", "write"}
+
+
+def may_log_sensitive(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at a
+    call `_sink` may take for a log whose arguments show a sensitive word, directly or
+    through a name assigned one (a local alias)."""
+    logging_names = {alias.asname or alias.name for node in outline.of(ast.ImportFrom)
+                     if (node.module or "").split(".")[0] == "logging" for alias in node.names}
+    bound = None
+    for call in outline.of(ast.Call):
+        func = call.func
+        if not ((type(func) is ast.Attribute and func.attr in _SINK_METHODS)
+                or (type(func) is ast.Name and (func.id == "print" or func.id in logging_names))):
+            continue
+        text, names = outline.words(*call.args, *(k.value for k in call.keywords if k.arg not in CONTROL_KEYWORDS))
+        if any(word in text for word in SENSITIVE_WORDS):
+            return True
+        if names:
+            bound = outline.bound_from(SENSITIVE_WORDS) if bound is None else bound
+            if names & bound:
+                return True
+    return False
 
 
 @lru_cache(maxsize=8192)  # asked for the same few names again and again
@@ -153,11 +186,12 @@ class SensitiveDataLogged(Rule):
     in_imported_modules = Prefilter(
         None,
         anchors=(b"print", b"stdout", b"stderr", b"send_log_message", b"logging", *(m.encode() for m in LOG_METHODS)),
-        requires=Literals(b"token", b"secret", b"credential", b"authorization", b"pass", b"pw", b"key", b"cookie",
-                          b"environ", b"headers", b"locals", b"globals", b"vars",
-                          *(name.encode() for name in ARGUMENT_CONTAINERS)),
+        requires=Literals(*(word.encode() for word in SENSITIVE_WORDS)),
         lowercase=True,
     )
+    # ... and those words in the arguments of a call that may log, or in a value
+    # assigned to a name those arguments use
+    imported_if = staticmethod(may_log_sensitive)
     message = "`{sink}` {action}"
 
     def __init__(self, ctx) -> None:
