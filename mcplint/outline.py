@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 from functools import cached_property
+from typing import Callable
 
 
 # Fields a walk does not enter: load/store contexts and operators are nodes too (a
@@ -22,7 +23,7 @@ _NOT_WALKED = frozenset({"ctx", "op", "ops"})
 _WALKED: dict[type, tuple[str, ...]] = {}
 
 
-def _walk(*roots: ast.AST | None) -> list[ast.AST]:
+def nodes_under(*roots: ast.AST | None) -> list[ast.AST]:
     """The nodes under `roots` (two and a half times as fast as `ast.walk`, which enters
     every context and operator node and goes through generators)."""
     nodes: list[ast.AST] = []
@@ -53,7 +54,7 @@ class Outline:
     @cached_property
     def _by_type(self) -> dict[type, list[ast.AST]]:
         found: dict[type, list[ast.AST]] = {}
-        for node in _walk(self.tree):
+        for node in nodes_under(self.tree):
             same = found.get(type(node))
             if same is None:
                 found[type(node)] = [node]
@@ -71,7 +72,7 @@ class Outline:
         (lower-cased, one text), and the plain names among them."""
         parts: list[str] = []
         names: set[str] = set()
-        for node in _walk(*nodes):
+        for node in nodes_under(*nodes):
             kind = type(node)
             if kind is ast.Name:
                 parts.append(node.id)
@@ -84,24 +85,86 @@ class Outline:
                 parts.append(node.arg)
         return " ".join(parts).lower(), names
 
-    def bound_from(self, vocabulary: tuple[str, ...]) -> set[str]:
-        """Names assigned (`name = value`, anywhere in the file) a value that shows one
-        of `vocabulary`'s words or holds such a name, followed to a fixed point: where a
-        rule that follows local aliases (`key = API_KEY`, `shown = key`) may see one."""
+    def bound_from(self, judge: Callable[[ast.AST], tuple[bool, set[str]]]) -> set[str]:
+        """Names assigned (`name = value`, anywhere in the file) a value that `judge`
+        finds shows something (it returns that, and the names the value reads), or that
+        reads such a name, to a fixed point: what a rule that follows local aliases
+        (`key = API_KEY`, `shown = key`) may take for what was assigned."""
         assignments = []
         for node in self.of(ast.Assign):
             targets = [t.id for t in node.targets if type(t) is ast.Name]
             if targets:
-                assignments.append((targets, *self.words(node.value)))
+                assignments.append((targets, *judge(node.value)))
         for node in (*self.of(ast.AnnAssign), *self.of(ast.AugAssign), *self.of(ast.NamedExpr)):
             if type(node.target) is ast.Name and node.value is not None:
-                assignments.append(([node.target.id], *self.words(node.value)))
+                assignments.append(([node.target.id], *judge(node.value)))
         bound: set[str] = set()
         changed = True
         while changed:
             changed = False
-            for targets, text, names in assignments:
-                if not bound.issuperset(targets) and (names & bound or any(w in text for w in vocabulary)):
+            for targets, shows, names in assignments:
+                if not bound.issuperset(targets) and (shows or names & bound):
                     bound.update(targets)
                     changed = True
         return bound
+
+
+# -- CPython's tree read as the rules read libcst's (`mcplint.mcp.names`) -------------
+def ast_dotted(node: ast.AST | None) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None (`names.dotted`)."""
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def ast_last(func: ast.AST) -> str:
+    """The last name of a callee: `f` of `f`, `a.b.f` and `x().f` (`dotted` finds none in
+    the last: a superset of what the last part of `dotted(...)` gives)."""
+    kind = type(func)
+    return func.attr if kind is ast.Attribute else func.id if kind is ast.Name else ""
+
+
+def ast_keyword(call: ast.Call, name: str) -> ast.expr | None:
+    """The value of a keyword argument (`builder.argument(call, None, name)`)."""
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def ast_within(node: ast.AST, outer: ast.AST) -> bool:
+    """Is `node` inside `outer` (by their places in the source)?"""
+    return (outer.lineno, outer.col_offset) <= (node.lineno, node.col_offset) and \
+        (node.end_lineno, node.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)
+
+
+def import_targets(outline: Outline) -> dict[str, set[str]]:
+    """What each name the file's imports bind may stand for (`names.ImportTable` keeps one
+    target per name, the last; here every one of them, wherever the import is)."""
+    targets: dict[str, set[str]] = {}
+    for node in outline.of(ast.Import):
+        for alias in node.names:
+            if alias.asname is not None:
+                targets.setdefault(alias.asname, set()).add(alias.name)
+            else:
+                head = alias.name.split(".", 1)[0]
+                targets.setdefault(head, set()).add(head)
+    for node in outline.of(ast.ImportFrom):
+        module = "." * (node.level or 0) + (node.module or "")
+        joiner = "" if module.endswith(".") or not module else "."
+        for alias in node.names:
+            if alias.name != "*":
+                targets.setdefault(alias.asname or alias.name, set()).add(f"{module}{joiner}{alias.name}")
+    return targets
+
+
+def ast_qualified(node: ast.AST, targets: dict[str, set[str]]) -> set[str]:
+    """The names `FileContext.qualify` may give `node`: as written, or through any import
+    of its first name (`import_targets`)."""
+    name = ast_dotted(node)
+    if name is None:
+        return set()
+    head, _, rest = name.partition(".")
+    return {name, *(f"{t}.{rest}" if rest else t for t in targets.get(head, ()))}

@@ -238,12 +238,13 @@ LOGS_NOTHING_SENSITIVE = """
 
     logger = logging.getLogger(__name__)
 
-    def fetch(client, params):  # the api key is set on the client
-        logger.info("fetching %s", client.base_url)
+    def fetch(client, params, page_token):  # the api key is set on the client
+        logger.info("fetching %s after %s", client.base_url, page_token)  # a cursor, not a credential
+        logger.debug("%d cache keys", len(client.cache_keys))
         return client.get("/items", params=params)
 
-    def same(left, right):
-        return left == right
+    def same(entry, cache_key):
+        return entry.cache_key == cache_key and entry.status != "token_expired"
 """
 
 

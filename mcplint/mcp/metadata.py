@@ -42,7 +42,7 @@ _METADATA_MODULES = ("mcp.types", "mcp_types", "mcp.server.fastmcp", "mcp.server
 FIELD_FUNCTIONS = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 # Wrappers that keep a literal's text: `textwrap.dedent("""...""")`, `"...".strip()`.
 _TEXT_FUNCTIONS = frozenset({"textwrap.dedent", "inspect.cleandoc"})
-_TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "format", "lower", "upper"})
+TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "format", "lower", "upper"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def static_text(ctx: "FileContext", expr: cst.BaseExpression | None, depth: int 
         qualified = ctx.qualify(expr.func) or ""
         if qualified in _TEXT_FUNCTIONS and expr.args:
             return static_text(ctx, expr.args[0].value, depth + 1)
-        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TEXT_METHODS:
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in TEXT_METHODS:
             return static_text(ctx, expr.func.value, depth + 1)
     return None
 
@@ -244,10 +244,10 @@ def _callee_name(call: cst.Call) -> str:
     return func.value if isinstance(func, cst.Name) else ""
 
 
-_CALL_NAMES = frozenset(METADATA_CLASSES) | {"Field"}
+CALL_NAMES = frozenset(METADATA_CLASSES) | {"Field"}
 # Files that may write metadata in a call: a callee is known by the name it is called
 # by, and what is judged is a description or title.
-METADATA_CALLS = Prefilter(None, anchors=tuple(name.encode() for name in sorted(_CALL_NAMES)),
+METADATA_CALLS = Prefilter(None, anchors=tuple(name.encode() for name in sorted(CALL_NAMES)),
                            requires=Literals(b"description", b"title"))
 
 
@@ -265,7 +265,7 @@ def metadata_class(ctx: "FileContext", call: cst.Call) -> str | None:
 def call_texts(ctx: "FileContext", call: cst.Call) -> list[MetaText]:
     """Metadata written in a call: `types.Tool(name=..., description=..., inputSchema={...})`,
     `Prompt`/`PromptArgument`/`Resource` objects, and pydantic `Field(description=...)`."""
-    if _callee_name(call) not in _CALL_NAMES:
+    if _callee_name(call) not in CALL_NAMES:
         return []
     qualified = ctx.qualify(call.func) or ""
     handler = ctx.handler if ctx.handler is not None and ctx.handler.kind in ("tool", "resource", "prompt") else None

@@ -96,12 +96,82 @@ def _credential_name(name: str | None) -> bool:
 CREDENTIAL_WORDS = ("token", "secret", "credential", "auth", "pass", "pw", "key", "signature", "hmac")
 
 
+def _ast_unwrap(expr: ast.AST) -> ast.AST:
+    """`_unwrap` on CPython's tree."""
+    for _ in range(6):
+        kind = type(expr)
+        if kind is ast.Await:
+            expr = expr.value
+        elif kind is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in _SAME_VALUE_METHODS:
+            expr = expr.func.value
+        elif kind is ast.Call and type(expr.func) is ast.Name and expr.func.id in ("str", "bytes") \
+                and len(expr.args) == 1 and not expr.keywords:
+            expr = expr.args[0]
+        elif kind is ast.Subscript and type(expr.value) is ast.Call and type(expr.value.func) is ast.Attribute \
+                and expr.value.func.attr in ("split", "rsplit", "partition"):
+            expr = expr.value
+        else:
+            break
+    return expr
+
+
+def _ast_literal(expr: ast.AST) -> bool:
+    """`_is_literal` on CPython's tree."""
+    expr = _ast_unwrap(expr)
+    kind = type(expr)
+    if kind is ast.Constant:
+        return type(expr.value) in (str, bytes, int, float, bool) or expr.value is None
+    if kind in (ast.List, ast.Tuple, ast.Set):
+        return not expr.elts
+    if kind is ast.Dict:
+        return not expr.keys
+    return kind is ast.Call and type(expr.func) is ast.Name and expr.func.id in ("len", "type", "bool", "int")
+
+
+def _ast_string(node: ast.AST | None) -> str | None:
+    """`string_value` on CPython's tree (which joins concatenated literals itself)."""
+    if type(node) is ast.Constant:
+        value = node.value
+        return value if type(value) is str else value.decode("latin-1") if type(value) is bytes else None
+    return None
+
+
+def _ast_credential(expr: ast.AST, depth: int = 0) -> bool:
+    """Can `_credential` take `expr` (CPython's tree) for a credential? By its `_key`; any
+    of its parts in an f-string or a `+`."""
+    expr = _ast_unwrap(expr)
+    kind = type(expr)
+    if kind is ast.JoinedStr:
+        return any(type(part) is ast.FormattedValue and _ast_credential(part.value, depth + 1) for part in expr.values)
+    if kind is ast.BinOp and type(expr.op) is ast.Add and depth < 3:
+        return _ast_credential(expr.left, depth + 1) or _ast_credential(expr.right, depth + 1)
+    if kind is ast.Name:
+        return _credential_name(expr.id)
+    if kind is ast.Attribute:
+        return _credential_name(expr.attr)
+    if kind is ast.Subscript:
+        return _credential_name(_ast_string(expr.slice))
+    if kind is ast.Call and (expr.args or expr.keywords):
+        func = expr.func
+        first = expr.args[0] if expr.args else expr.keywords[0].value
+        if (type(func) is ast.Attribute and func.attr in ("get", "getenv", "getlist")) \
+                or (type(func) is ast.Name and func.id == "getenv"):
+            return _credential_name(_ast_string(first.value if type(first) is ast.Starred else first))
+    return False
+
+
 def may_compare_credential(outline) -> bool:
     """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at an
-    `==` or `!=` comparison that shows a credential word."""
-    return any(any(type(op) in (ast.Eq, ast.NotEq) for op in node.ops)
-               and any(word in outline.words(node)[0] for word in CREDENTIAL_WORDS)
-               for node in outline.of(ast.Compare))
+    `==` or `!=` between two values that are not literals, one of which `_credential`
+    may take for a credential (the rule asks more of the other one)."""
+    for node in outline.of(ast.Compare):
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            if type(op) in (ast.Eq, ast.NotEq) and not (_ast_literal(left) or _ast_literal(right)) \
+                    and (_ast_credential(left) or _ast_credential(right)):
+                return True
+            left = right
+    return False
 
 
 def _receiver(expr: cst.BaseExpression) -> str:
@@ -198,7 +268,7 @@ class TokenCompareNotConstantTime(Rule, Nesting):
         requires=Literals(*(word.encode() for word in CREDENTIAL_WORDS)),
         lowercase=True,
     )
-    # ... and such a word in an `==`/`!=` comparison
+    # ... and an `==`/`!=` with a credential on one side
     imported_if = staticmethod(may_compare_credential)
     message = "`{left}` is compared to `{right}` with `{op}`, which takes longer the more characters match"
 

@@ -7,12 +7,20 @@ from mcplint.mcp import metadata
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.metadata import BIDI_BYTES, BIDI_RE, INVISIBLE_RE, METADATA_CALLS, JudgesMetadata, MetaText, is_invisible
 from mcplint.mcp.model import Handler
-from mcplint.prefilter import AnyOf, containing, lazy_compile
+from mcplint.prefilter import AnyOf, Prefilter, containing, lazy_compile
 from mcplint.rule import Rule
 
 # `\u200b`, `\U000e0041`, `\N{ZERO WIDTH SPACE}` written in a literal.
 _ESCAPE = lazy_compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}]+)\})")
 _JOINERS = frozenset({"\u200c", "\u200d"})  # legitimate inside emoji sequences and Indic/Arabic words
+# What a file holds where one of its literals may hold an invisible character: one in
+# UTF-8 (`metadata.INVISIBLE_RANGES`), an escape that writes one (`\u200b`, `\U000e0041`,
+# `\N{...}`, and `\xad` or `\255` for the soft hyphen), or a declared encoding other than
+# UTF-8 (`# coding: latin-1`, on any line), under which any byte may be one.
+INVISIBLE_BYTES = lazy_compile(
+    rb"\xc2\xad|\xe1\xa0\x8e|\xe2\x80[\x8b-\x8f\xaa-\xae]|\xe2\x81[\xa0-\xa4\xa6-\xa9]|\xef\xbb\xbf"
+    rb"|\xf3\xa0[\x80\x81\x84-\x87]|\\(?:[uU]|N\{|x[aA][dD]|255)|#[^\n]*?coding[:=](?![ \t]*(?i:utf[-_]?8)(?![-\w.]))"
+)
 
 
 def _hidden(text: str) -> list[int]:
@@ -133,7 +141,12 @@ class InvisibleUnicodeInMetadata(JudgesMetadata, Rule):
     confidence = Confidence.HIGH
     cwe = 451
     checklist = "MCP-C13"
-    in_imported_modules = AnyOf(METADATA_CALLS, containing(*BIDI_BYTES))  # metadata calls, bidi controls anywhere
+    # Metadata calls whose file may hold an invisible character; bidi controls anywhere (in
+    # comments too: no `imported_if` on CPython's tree, which has no comments, can see them).
+    in_imported_modules = AnyOf(
+        Prefilter(INVISIBLE_BYTES, anchors=METADATA_CALLS.anchors, requires=METADATA_CALLS.requires),
+        containing(*BIDI_BYTES),
+    )
     message = "{where} contains {what}{how}"
 
     def __init__(self, ctx) -> None:

@@ -1,12 +1,16 @@
+import ast
+
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
+from mcplint.mcp.metadata import METADATA_CALLS, METADATA_CLASSES
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
+from mcplint.outline import ast_keyword, ast_last
 from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
-from mcplint.mcp.metadata import METADATA_CALLS
+from mcplint.rules.mcp402_instructions_in_tool_metadata import StaticTexts
 
 REMOTE, FILE, ENV = "remote", "file", "env"
 ENV_CALLS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop"})
@@ -23,6 +27,22 @@ MAX_NODES = 2000  # expression nodes looked at for one piece of metadata
 _SEVERITY = {REMOTE: Severity.HIGH, FILE: Severity.LOW, ENV: Severity.LOW}
 _CONFIDENCE = {REMOTE: Confidence.HIGH, FILE: Confidence.MEDIUM, ENV: Confidence.LOW}
 _WHAT = {REMOTE: "an HTTP response", FILE: "a file", ENV: "an environment variable"}
+
+
+def may_be_dynamic(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? In a module with
+    no handler or server of its own, only at the `description=` of a call that may build
+    an MCP metadata object (`types.Tool(...)`) where `static_text` may give no text, or
+    that is an f-string; a constant (`None`, a number) leads nowhere."""
+    texts = None
+    for call in outline.of(ast.Call):
+        if ast_last(call.func) in METADATA_CLASSES:
+            value = ast_keyword(call, "description")
+            if value is not None and type(value) is not ast.Constant:
+                texts = StaticTexts(outline.tree) if texts is None else texts
+                if not texts.certain(value):
+                    return True
+    return False
 
 
 class _Origin:
@@ -100,6 +120,8 @@ class DynamicToolMetadata(Rule):
     cwe = 829
     checklist = "MCP-C13"
     in_imported_modules = METADATA_CALLS  # metadata objects built in the module
+    # ... with a description that is not text written in the file
+    imported_if = staticmethod(may_be_dynamic)
     message = "{where}: taken at run time from {what} (`{shown}`)"
 
     def __init__(self, ctx) -> None:

@@ -1,3 +1,4 @@
+import ast
 import re
 import unicodedata
 
@@ -6,9 +7,12 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import argument
+from mcplint.mcp.metadata import METADATA_CLASSES
 from mcplint.mcp.model import Handler
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
+from mcplint.outline import ast_keyword, ast_last
+from mcplint.rules.mcp402_instructions_in_tool_metadata import StaticTexts
 
 # Tools other servers and clients already expose under these names: clients' own tools
 # (Claude Code, Cursor, Cline/Roo) and the official reference servers (filesystem,
@@ -58,6 +62,45 @@ def skeleton(name: str) -> str:
     for char in unicodedata.normalize("NFKC", name):
         out.append(CONFUSABLES.get(char, char))
     return "".join(out)
+
+
+def look_alike(name: str) -> list[str]:
+    """The letters from other scripts in a name that reads as an ASCII one (`rеad_file`)."""
+    foreign = [c for c in name if ord(c) > 0x7F and not metadata.is_invisible(c)]
+    if not foreign or not any(c.isascii() and c.isalpha() for c in name):
+        return []
+    return foreign if skeleton(name).isascii() else []  # else a name in another script, not a disguise
+
+
+def may_shadow(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? In a module with
+    no handler of its own, only at a call that may build a `types.Tool(...)` (by the name
+    `Tool`, or a metadata class name bound to a `Tool` by an import): a name `static_text`
+    may give it that imitates a namespaced name or mixes in look-alike letters, or a
+    description that claims to replace other tools."""
+    tools = {"Tool"}
+    for node in (*outline.of(ast.ImportFrom), *outline.of(ast.Import)):
+        tools.update(alias.asname for alias in node.names
+                     if alias.asname in METADATA_CLASSES and alias.name.rpartition(".")[2] == "Tool")
+    texts = None
+    for call in outline.of(ast.Call):
+        if ast_last(call.func) not in tools:
+            continue
+        texts = StaticTexts(outline.tree) if texts is None else texts
+        name = ast_keyword(call, "name")
+        if name is None:
+            name = next((a for a in call.args if type(a) is not ast.Starred), None)
+        names = texts.of(name)
+        if names is None or any(NAMESPACED.match(text) or look_alike(text) for text in names):
+            return True
+        descriptions = texts.of(ast_keyword(call, "description"))
+        if descriptions is None:
+            return True
+        for text in descriptions:
+            flat = " ".join(text.split())
+            if CLAIM.search(flat) or NAMED.search(flat):
+                return True
+    return False
 
 
 class ToolNameShadowing(Rule):
@@ -129,6 +172,8 @@ class ToolNameShadowing(Rule):
     cwe = 1007
     checklist = "MCP-C13"
     in_imported_modules = containing(b"Tool")  # `types.Tool(name=...)`
+    # ... whose name or description, as far as they are written in the file, would be reported
+    imported_if = staticmethod(may_shadow)
     message = "{what}"
 
     def __init__(self, ctx) -> None:
@@ -162,12 +207,10 @@ class ToolNameShadowing(Rule):
                         what=f"tool `{shown}` takes the name a client gives tool `{match.group(2)}` of server "
                              f"`{match.group(1)}`")
             return
-        foreign = [c for c in name if ord(c) > 0x7F and not metadata.is_invisible(c)]
-        if not foreign or not any(c.isascii() and c.isalpha() for c in name):
+        foreign = look_alike(name)
+        if not foreign:
             return
         reads = skeleton(name)
-        if not reads.isascii():
-            return  # a name in another script, not a disguise
         letters = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in dict.fromkeys(foreign))
         known = ", the name of a well-known tool" if reads in WELL_KNOWN else ""
         self.report(node, confidence=Confidence.HIGH, in_handler=handler, handler_level=handler is not None,

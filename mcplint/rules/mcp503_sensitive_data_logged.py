@@ -7,6 +7,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
+from mcplint.outline import nodes_under
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
@@ -66,18 +67,40 @@ def _is_redacting_slice(node: cst.Subscript) -> bool:
 
 # What every sensitive value shown in a log has in its text (lower-cased): a word of a
 # secret's name (`is_log_secret_name`), a container, the environment, a call that dumps
-# variables. The imported-module tests look for them.
+# variables.
 SENSITIVE_WORDS = ("token", "secret", "credential", "authorization", "pass", "pw", "key", "cookie", "environ",
                    "headers", "locals", "globals", "vars", *sorted(ARGUMENT_CONTAINERS))
 # Methods of the calls `_sink` may take for a log: logger and MCP context methods,
 # `send_log_message`, `sys.stdout.write`.
 _SINK_METHODS = LOG_METHODS | CONTEXT_METHODS | {"send_log_message", "write"}
+_SENSITIVE_NAMES = ARGUMENT_CONTAINERS | HEADER_CONTAINERS | {"environ", "locals", "globals", "vars"}
+
+
+def _shows_sensitive(*nodes: ast.AST) -> tuple[bool, set[str]]:
+    """Can `_sensitive` find something in these expressions (CPython's tree)? Each thing it
+    reports is a name, attribute, dict key or variable name under them that
+    `is_log_secret_name` accepts, a container (`kwargs`, `headers`), `environ`, or a call
+    that dumps variables: the structure around them only narrows. Also the plain names
+    read, for aliases."""
+    names: set[str] = set()
+    found = False
+    for node in nodes_under(*nodes):
+        kind = type(node)
+        if kind is ast.Name:
+            names.add(node.id)
+            found = found or node.id in _SENSITIVE_NAMES or is_log_secret_name(node.id)
+        elif kind is ast.Attribute:
+            found = found or node.attr in _SENSITIVE_NAMES or is_log_secret_name(node.attr)
+        elif kind is ast.Constant and type(node.value) in (str, bytes):  # as `string_value` reads them
+            value = node.value
+            found = found or is_log_secret_name(value if type(value) is str else value.decode("latin-1"))
+    return found, names
 
 
 def may_log_sensitive(outline) -> bool:
-    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at a
-    call `_sink` may take for a log whose arguments show a sensitive word, directly or
-    through a name assigned one (a local alias)."""
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at a call
+    `_sink` may take for a log whose arguments show something sensitive, directly or
+    through a name assigned it (a local alias)."""
     logging_names = {alias.asname or alias.name for node in outline.of(ast.ImportFrom)
                      if (node.module or "").split(".")[0] == "logging" for alias in node.names}
     bound = None
@@ -86,11 +109,11 @@ def may_log_sensitive(outline) -> bool:
         if not ((type(func) is ast.Attribute and func.attr in _SINK_METHODS)
                 or (type(func) is ast.Name and (func.id == "print" or func.id in logging_names))):
             continue
-        text, names = outline.words(*call.args, *(k.value for k in call.keywords if k.arg not in CONTROL_KEYWORDS))
-        if any(word in text for word in SENSITIVE_WORDS):
+        found, names = _shows_sensitive(*call.args, *(k.value for k in call.keywords if k.arg not in CONTROL_KEYWORDS))
+        if found:
             return True
         if names:
-            bound = outline.bound_from(SENSITIVE_WORDS) if bound is None else bound
+            bound = outline.bound_from(_shows_sensitive) if bound is None else bound
             if names & bound:
                 return True
     return False

@@ -1,3 +1,5 @@
+import ast
+
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
@@ -5,6 +7,7 @@ from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
 from mcplint.mcp.builder import argument, call_args, is_none, name_assignments
 from mcplint.mcp.names import dotted
+from mcplint.outline import ast_dotted, ast_qualified, import_targets
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.prefilter import containing
@@ -161,6 +164,104 @@ def module_constants(module: cst.Module,
     return {k: v[0] for k, v in seen.items() if len(v) == 1 and k not in excluded}
 
 
+# -- the imported-module test (CPython's tree, `mcplint.outline`) -------------------------
+# Modules whose calls the rule knows (by the first name of the qualified callee).
+_NETWORK_ROOTS = frozenset({"requests", "httpx", "aiohttp", "urllib", "socket", "http"})
+_KNOWN_CALLS = REQUESTS_CALLS | HTTPX_CALLS | AIOHTTP_DEFAULT | SOCKET_DEFAULT.keys()
+_NONE_REPORTED = REQUESTS_CALLS | HTTPX_CALLS
+
+
+def _is_none(node: ast.AST | None) -> bool:
+    return type(node) is ast.Constant and node.value is None
+
+
+def _reports_missing(name: str, positional: int) -> bool:
+    """Is a call of `name` with no `timeout=` (nor `*`/`**` arguments) and `positional`
+    positional arguments reported? Not for httpx (its default applies), nor where the
+    timeout is passed positionally (`urlopen(url, data, 10)`)."""
+    return name not in HTTPX_CALLS and (name not in SOCKET_DEFAULT or positional <= SOCKET_DEFAULT[name])
+
+
+def _constructs_session(expr: ast.AST | None, targets: dict[str, set[str]]) -> bool:
+    """Can `client_class` take `expr` for a requests Session (CPython's tree)?"""
+    if type(expr) is ast.Await:
+        expr = expr.value
+    return type(expr) is ast.Call and bool(ast_qualified(expr.func, targets) & REQUESTS_SESSIONS)
+
+
+def _session_names(outline, targets: dict[str, set[str]]) -> set[str]:
+    """The names (`s`, `self.session`) `ClientBindings` may bind to a requests Session,
+    in any scope: assigned a Session, annotated as one, `with requests.Session() as s`."""
+    def annotated(annotation: ast.AST | None) -> bool:
+        return annotation is not None and any(type(n) in (ast.Name, ast.Attribute)
+                                              and ast_qualified(n, targets) & REQUESTS_SESSIONS
+                                              for n in ast.walk(annotation))
+
+    bound = [t for node in outline.of(ast.Assign) if _constructs_session(node.value, targets) for t in node.targets]
+    bound += [node.target for node in outline.of(ast.AnnAssign)
+              if _constructs_session(node.value, targets) or annotated(node.annotation)]
+    bound += [item.optional_vars for kind in (ast.With, ast.AsyncWith) for node in outline.of(kind)
+              for item in node.items if _constructs_session(item.context_expr, targets)]
+    names = {name for name in map(ast_dotted, bound) if name}
+    names.update(arg.arg for kind in (ast.FunctionDef, ast.AsyncFunctionDef) for node in outline.of(kind)
+                 for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                 if annotated(arg.annotation))
+    return names
+
+
+def may_call_without_timeout(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only at a call
+    the file's imports of requests, httpx, aiohttp, urllib, socket or http.client name (a
+    name bound by no import qualifies to nothing there), or at a `.get(...)`-like call on
+    something the file may bind to a requests Session, and only where the call's own
+    arguments leave the check open: no `timeout=` (and no `*args`/`**kwargs`), or
+    `timeout=None` (`httpx.Timeout(None)`). The file-wide facts that silence the rule
+    (`socket.setdefaulttimeout()`, mounted adapters, aiohttp requests that pass their
+    own timeout) are not read."""
+    targets = {name: found for name, found in import_targets(outline).items()
+               if any(t.split(".", 1)[0] in _NETWORK_ROOTS for t in found)}
+    if not targets:
+        return False
+    # A name bound to a requests Session needs `requests.Session`/`session`/
+    # `sessions.Session` written (as a constructor or an annotation).
+    sessions = any(t in REQUESTS_SESSIONS for found in targets.values() for t in found) or any(
+        node.attr in ("Session", "session") and ast_qualified(node, targets) & REQUESTS_SESSIONS
+        for node in outline.of(ast.Attribute))
+    session_names: set[str] | None = None
+    for call in outline.of(ast.Call):
+        func = call.func
+        known = set()
+        if type(func) in (ast.Name, ast.Attribute):
+            head = func
+            while type(head) is ast.Attribute:
+                head = head.value
+            if type(head) is ast.Name and head.id in targets:
+                known = ast_qualified(func, targets) & _KNOWN_CALLS
+        session = False
+        if sessions and type(func) is ast.Attribute and func.attr in SESSION_METHODS:
+            if _constructs_session(func.value, targets):
+                session = True
+            else:
+                if session_names is None:
+                    session_names = _session_names(outline, targets)
+                session = ast_dotted(func.value) in session_names
+        if not (known or session):
+            continue
+        timeout = next((k.value for k in call.keywords if k.arg == "timeout"), None)
+        star = any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords)
+        if timeout is None:
+            if not star and (session or any(_reports_missing(name, len(call.args)) for name in known)):
+                return True
+        elif _is_none(timeout):  # requests and httpx report `timeout=None`
+            if session or known & _NONE_REPORTED:
+                return True
+        elif type(timeout) is ast.Call and known & HTTPX_CALLS and len(timeout.args) + len(timeout.keywords) == 1 \
+                and "httpx.Timeout" in ast_qualified(timeout.func, targets) \
+                and _is_none(timeout.args[0] if timeout.args else timeout.keywords[0].value):
+            return True  # `httpx.Timeout(None)`
+    return False
+
+
 def _has_star(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
@@ -237,6 +338,7 @@ class OutboundCallWithoutTimeout(ClientScopes, Rule):
     cwe = 1088
     checklist = "MCP-C07"
     in_imported_modules = containing(b"requests", b"httpx", b"aiohttp", b"urllib", b"socket", b"HTTPConnection", b"HTTPSConnection")
+    imported_if = staticmethod(may_call_without_timeout)  # a client library's call whose own arguments set no timeout
     message = "`{call}` {problem}{detail}"
 
     def __init__(self, ctx) -> None:

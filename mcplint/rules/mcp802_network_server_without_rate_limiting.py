@@ -1,3 +1,4 @@
+import ast
 import re
 
 import libcst as cst
@@ -8,6 +9,7 @@ from mcplint.mcp.model import Server, Transport
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import Prefilter, lazy_compile
 from mcplint.rule import Rule
+from mcplint.outline import ast_dotted, ast_last, ast_qualified, import_targets
 
 TRANSPORT_LABELS = {"sse": "SSE", "streamable-http": "streamable HTTP", "http": "HTTP",
                     "unknown-network": "an HTTP transport chosen at run time"}
@@ -25,6 +27,56 @@ _LIMITER_IN_FILE = Prefilter(lazy_compile(_LIMITER.encode()), anchors=(b"limit",
 # does not protect the server.)
 # Packages that limit incoming requests, when declared but not seen configured here.
 LIMITER_PACKAGES = ("slowapi", "fastapi-limiter", "starlette-limiter", "asgi-ratelimit", "limits")
+
+
+def _may_name_limiter(expr: ast.AST) -> bool:
+    """Can `_limiter_name` find a limiter in `expr` (CPython's tree)?"""
+    if type(expr) is ast.Starred:
+        expr = expr.value
+    if type(expr) is ast.Call:
+        if ast_last(expr.func) == "Middleware" and (expr.args or expr.keywords):
+            return any(_may_name_limiter(a) for a in (*expr.args, *(k.value for k in expr.keywords)))
+        expr = expr.func
+    return bool(LIMITER_NAME.search(ast_last(expr)))
+
+
+def may_show_limiter(outline) -> bool:
+    """Can the rule record evidence in this file (CPython's tree, `mcplint.outline`)? It
+    reports only on a server of the file, and a file with none records a limiter only
+    where `visit_Call`, `visit_Decorator` and `visit_Assign` look for one: a limiter-named
+    callee that is middleware or comes from a limiter package, a limiter in
+    `add_middleware(...)`, `Middleware(...)` or `middleware=[...]`, a limiter-named
+    decorator, `....state.limiter = ...`."""
+    targets = None
+    for call in outline.of(ast.Call):
+        func = call.func
+        last = ast_last(func)
+        if last == "add_middleware" and type(func) is ast.Attribute and any(
+                _may_name_limiter(a) for a in (*call.args, *(k.value for k in call.keywords))):
+            return True
+        if last and LIMITER_NAME.search(last):
+            if last.endswith("Middleware"):
+                return True
+            if targets is None:
+                targets = import_targets(outline)
+            if any(q.split(".", 1)[0] in ("slowapi", "fastapi_limiter", "limits")
+                   or q.startswith("fastmcp.server.middleware.rate_limiting") for q in ast_qualified(func, targets)):
+                return True
+            # else `visit_Call` goes on to the arguments
+        for value in (*(call.args if last == "Middleware" else ()),
+                      *(k.value for k in call.keywords if last == "Middleware" or k.arg == "middleware")):
+            if type(value) is ast.Starred:
+                value = value.value
+            if any(_may_name_limiter(e) for e in (value.elts if type(value) in (ast.List, ast.Tuple) else (value,))):
+                return True
+    for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for node in outline.of(kind):
+            for decorator in node.decorator_list:
+                name = ast_dotted(decorator.func if type(decorator) is ast.Call else decorator)
+                if name and LIMITER_NAME.search(name):
+                    return True
+    return any((ast_dotted(target) or "").endswith("state.limiter")
+               for node in outline.of(ast.Assign) for target in node.targets)
 
 
 def _loopback(transport: Transport) -> bool:
@@ -101,6 +153,7 @@ class NetworkServerWithoutRateLimiting(Rule):
     cwe = 770
     checklist = "MCP-C07"
     in_imported_modules = _LIMITER_IN_FILE  # evidence: a rate limiter
+    imported_if = staticmethod(may_show_limiter)  # evidence only, where the visits look for a limiter
     message = "{server} is served over {transport}{bind} with no rate limiting in the code{detail}"
 
     def __init__(self, ctx) -> None:

@@ -1,3 +1,4 @@
+import ast
 import re
 
 import libcst as cst
@@ -9,6 +10,8 @@ from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
+from mcplint.outline import (ast_dotted, ast_last, ast_qualified, ast_within,
+                                                                   import_targets)
 
 # Exceptions whose text carries what the server should keep: everything (`Exception`),
 # the operating system's (paths), databases' (SQL, schema, hosts), HTTP clients'
@@ -35,6 +38,56 @@ CLIENT_ERRORS = frozenset({"ToolError", "ResourceError", "PromptError", "McpErro
                            "HTTPException"})
 CLIENT_OBJECTS = frozenset({"TextContent", "ErrorData", "TextResourceContents", "JSONResponse", "PlainTextResponse",
                             "HTMLResponse", "Response"})
+_CLIENT_CALLS = CLIENT_ERRORS | CLIENT_OBJECTS
+
+
+# What the text of a call `_leak` takes for a traceback shows (`format_exc` is in
+# `format_exception` and `format_exception_only`).
+_TRACEBACK_WORDS = ("format_exc", "format_tb", "format_stack", "exc_info")
+
+
+def _may_reveal(expr: ast.AST | None, targets: dict[str, set[str]]) -> bool:
+    """Can `ExceptionTextReturned._revealing` take this caught type (CPython's tree)?"""
+    if expr is None:
+        return True
+    if type(expr) is ast.Tuple:
+        return any(_may_reveal(e, targets) for e in expr.elts)
+    written = ast_dotted(expr)
+    if written is None:
+        return False
+    last = written.rsplit(".", 1)[-1]
+    if last in BROAD or last in OS_ERRORS:
+        return True
+    if written.split(".", 1)[0] not in targets:  # the other tests need the name imported
+        return False
+    return bool(LEAKY_NAME.search(last)) or any(q.split(".", 1)[0] in LEAKY_MODULES
+                                                 for q in ast_qualified(expr, targets))
+
+
+def may_send_exception_text(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? With no
+    handler of the file's own, only at a client error or object built with arguments
+    (`raise ToolError(...)`, `TextContent(...)`) inside an `except` block that catches a
+    revealing type, whose arguments show the caught exception's name, a name assigned in
+    the block (text made from it) or a traceback call."""
+    calls = [c for c in outline.of(ast.Call) if (c.args or c.keywords) and ast_last(c.func) in _CLIENT_CALLS]
+    if not calls:
+        return False
+    targets = import_targets(outline)
+    tracebacks = {name for name, found in targets.items() if found & TRACEBACK_CALLS}
+    for handler in outline.of(ast.ExceptHandler):
+        inside = [c for c in calls if ast_within(c, handler)]
+        if not inside or not _may_reveal(handler.type, targets):
+            continue
+        shown = tracebacks | {handler.name} if handler.name else set(tracebacks)
+        for node in (*outline.of(ast.Assign), *outline.of(ast.AnnAssign), *outline.of(ast.AugAssign)):
+            if ast_within(node, handler):
+                shown |= outline.words(*(node.targets if type(node) is ast.Assign else (node.target,)))[1]
+        for call in inside:
+            text, names = outline.words(*call.args, *(k.value for k in call.keywords))
+            if names & shown or any(word in text for word in _TRACEBACK_WORDS):
+                return True
+    return False
 
 
 def _last(name: str | None) -> str:
@@ -151,6 +204,7 @@ class ExceptionTextReturned(Rule):
     cwe = 209
     checklist = "MCP-C09"
     in_imported_modules = containing(*(name.encode() for name in CLIENT_ERRORS | CLIENT_OBJECTS))  # errors and responses for clients
+    imported_if = staticmethod(may_send_exception_text)  # exception text in a client error or object built in an except block
     message = "{handler} sends {what} to the client {via}"
 
     def __init__(self, ctx) -> None:

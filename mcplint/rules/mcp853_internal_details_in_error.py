@@ -1,3 +1,4 @@
+import ast
 import re
 
 import libcst as cst
@@ -8,6 +9,8 @@ from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
+from mcplint.outline import (ast_dotted, ast_last, ast_qualified, ast_within,
+                                                                   import_targets)
 
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.
 CLIENT_ERRORS = frozenset({"ToolError", "ResourceError", "PromptError", "McpError", "MCPError", "FastMCPError",
@@ -27,6 +30,122 @@ SQL_START = lazy_compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|A
 # A returned message that reads as an error.
 ERROR_TEXT = lazy_compile(r"^\W*(?:error|failed|failure|could\s+not|couldn'?t|cannot|can'?t|unable|invalid|denied)\b",
                         re.IGNORECASE)
+
+
+# -- the imported-module test (CPython's tree, `mcplint.outline`) -------------------------
+_SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "DROP", "ALTER", "MERGE", "REPLACE")
+# `SQL_START` without its `\b`, for the text of an f-string: libcst gives it as written,
+# CPython decoded, and the letter after `SELECT` may be an escape (`\x41`) there.
+_SQL_PREFIX = lazy_compile(rf"^\s*(?:{'|'.join(_SQL_WORDS)})", re.IGNORECASE)
+_DETAIL_CALLS = ENV_CALLS | SERVER_PATHS
+
+
+def _arguments(call: ast.Call) -> list[ast.AST]:
+    return [a.value if type(a) is ast.Starred else a for a in call.args] + [k.value for k in call.keywords]
+
+
+def _parts(expr: ast.AST):
+    """What `InternalDetailsInError._parts` may yield for a message (CPython's tree)."""
+    for node in ast.walk(expr):
+        kind = type(node)
+        if kind is ast.FormattedValue:
+            yield node.value
+        elif kind is ast.BinOp and type(node.op) in (ast.Add, ast.Mod):
+            for side in (node.left, node.right):
+                yield from (e.value if type(e) is ast.Starred else e for e in side.elts) \
+                    if type(side) is ast.Tuple else (side,)
+        elif kind is ast.Call and type(node.func) is ast.Attribute and node.func.attr == "format":
+            yield from _arguments(node)
+        elif kind is ast.Dict:
+            yield from node.values
+
+
+def _may_be_sql(value: ast.AST, texts: set[str]) -> bool:
+    """Can `metadata.static_text` of this string or f-string start with SQL (`SQL_START`)?
+    `texts`: names that may be module constants with a text (an f-string's field that is
+    none of them, nor a call, `+` or literal, is `{...}` there)."""
+    if type(value) is ast.Constant:
+        text = value.value
+        if type(text) is bytes:
+            text = text.decode("latin-1")
+        return type(text) is str and bool(SQL_START.match(text))
+    prefix = ""
+    for part in value.values:  # an f-string
+        if type(part) is ast.Constant:
+            prefix += part.value
+        elif type(part.value) in (ast.Call, ast.BinOp, ast.Constant, ast.JoinedStr) or (
+                type(part.value) is ast.Name and part.value.id in texts):
+            # a text only known there: the start so far must be (the beginning of) a keyword
+            start = prefix.lstrip().upper()
+            return bool(_SQL_PREFIX.match(prefix)) or any(word.startswith(start) for word in _SQL_WORDS)
+        else:
+            prefix += "{...}"
+    return bool(_SQL_PREFIX.match(prefix))
+
+
+def may_show_internal_details(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? With no
+    handler of the file's own, only in the arguments of `raise ToolError(...)` (and the
+    other client errors) or of a client object built in an `except` block, at a value
+    formatted into the message (f-string field, `+`/`%` operand, `.format` argument, dict
+    value) that `_detail` may take for an internal detail: an environment read, a server
+    path, a connection-string name, or a name assigned (anywhere, transitively) SQL text
+    or such a value."""
+    messages = [arg for node in outline.of(ast.Raise) if type(node.exc) is ast.Call
+                and ast_last(node.exc.func) in CLIENT_ERRORS for arg in _arguments(node.exc)]
+    objects = [c for c in outline.of(ast.Call) if ast_last(c.func) in CLIENT_OBJECTS and (c.args or c.keywords)]
+    if objects:
+        handlers = outline.of(ast.ExceptHandler)
+        messages += [arg for c in objects if any(ast_within(c, h) for h in handlers) for arg in _arguments(c)]
+    parts = [part for message in messages for part in _parts(message)]
+    if not parts:
+        return False
+    targets = import_targets(outline)
+    assigned: list[tuple[str, ast.AST]] = [(t.id, node.value) for node in outline.of(ast.Assign)
+                                           for t in node.targets if type(t) is ast.Name]
+    assigned += [(node.target.id, node.value) for node in outline.of(ast.AnnAssign)
+                 if type(node.target) is ast.Name and node.value is not None]
+    texts = {name for name, value in assigned
+             if type(value) in (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call, ast.Name)}
+    # names `_detail` may follow to SQL or to a detail, to a fixed point
+    marked: set[str] = set()
+    sql_done = False
+    while True:
+        before = len(marked)
+        for name, value in assigned:
+            if name in marked:
+                continue
+            if type(value) in (ast.Constant, ast.JoinedStr):
+                if not sql_done and _may_be_sql(value, texts):
+                    marked.add(name)
+            elif _may_detail(value, targets, marked):
+                marked.add(name)
+        sql_done = True  # the SQL test does not depend on `marked`
+        if len(marked) == before:
+            break
+    return any(_may_detail(part, targets, marked) for part in parts)
+
+
+def _may_detail(expr: ast.AST, targets: dict[str, set[str]], marked: set[str]) -> bool:
+    """Can `InternalDetailsInError._detail` find something in `expr` (CPython's tree)?"""
+    kind = type(expr)
+    if kind is ast.Call:
+        qualified = ast_qualified(expr.func, targets)
+        if qualified & _DETAIL_CALLS:
+            return True
+        return any(q.rsplit(".", 1)[-1] in ("str", "repr") for q in qualified) and any(
+            _may_detail(a, targets, marked) for a in _arguments(expr))
+    if kind is ast.Subscript:
+        return "os.environ" in ast_qualified(expr.value, targets)
+    if kind is ast.Name and expr.id in marked:
+        return True
+    if kind in (ast.Name, ast.Attribute):
+        name = ast_dotted(expr)
+        if name is None:
+            return False
+        return name == "__file__" or bool(ast_qualified(expr, targets) & SERVER_PATHS) or \
+            bool(CONNECTION_NAME.match(name.rsplit(".", 1)[-1]))
+    return False
 
 
 def _last(name: str | None) -> str:
@@ -119,6 +238,7 @@ class InternalDetailsInError(Rule):
     cwe = 497
     checklist = "MCP-C09"
     in_imported_modules = containing(*(name.encode() for name in CLIENT_ERRORS | CLIENT_OBJECTS))  # errors and responses for clients
+    imported_if = staticmethod(may_show_internal_details)  # a detail formatted into a client error or object's message
     message = "{handler} puts {what} (`{shown}`) in an error message for the client {via}"
 
     def __init__(self, ctx) -> None:
