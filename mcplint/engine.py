@@ -215,7 +215,10 @@ def analyse_file_bytes(
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
-    imported, cpython, ruled_out = (None, None, frozenset()) if called else _imported_rules(mcp_rules, path, data)
+    # which MCP rules a module MCP code only imports gets: asked only where they would run
+    # (the second test parses the file with CPython: not for the files no MCP rule reads)
+    imported, cpython, ruled_out = (_imported_rules(mcp_rules, path, data) if is_mcp and not called
+                                    else (None, None, frozenset()))
     if is_mcp and imported == []:
         is_mcp = False  # nothing an MCP rule could report here: the file rules alone
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]

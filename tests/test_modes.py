@@ -272,3 +272,19 @@ def test_imported_if_is_checked(monkeypatch) -> None:
     with pytest.raises(AssertionError, match="MCP503 made a finding in logs.py.*`imported_if` \\(<lambda>\\)"):
         engine.analyse_file_bytes("logs.py", textwrap.dedent(LOGS_AN_ALIAS).encode(), engine.select_rules(Config()),
                                   deep=True, called=False)
+
+
+def test_only_imported_modules_get_the_second_test(tmp_path: Path, modes, monkeypatch) -> None:
+    """`imported_if` costs a parse with CPython: a file that no MCP code imports (PLAIN)
+    gets no MCP rule, so it must not pay for deciding which ones (on the standard
+    library, asking anyway made the cold scan half as slow again)."""
+    asked: list[str] = []
+    real = engine._imported_rules
+    monkeypatch.setattr(engine, "_imported_rules", lambda rules, path, data: asked.append(path) or real(rules, path, data))
+    server = USES_BOTH.replace("auth, constants", "logs, quiet")
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": server, "pkg.logs": LOGS_AN_ALIAS,
+                          "pkg.quiet": LOGS_NOTHING_SENSITIVE, "tools.unrelated": LOGS_AN_ALIAS})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["tools/unrelated.py"] == PLAIN and modes["pkg/logs.py"] == modes["pkg/quiet.py"] == IMPORTED
+    assert sorted(asked) == ["pkg/logs.py", "pkg/quiet.py"]
+    assert [(f.path, f.code) for f in result.active] == [("pkg/logs.py", "MCP503")]  # no MCP rule in tools/
