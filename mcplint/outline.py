@@ -129,6 +129,18 @@ def ast_last(func: ast.AST) -> str:
     return func.attr if kind is ast.Attribute else func.id if kind is ast.Name else ""
 
 
+def ast_string(node: ast.AST | None) -> str | None:
+    """The text of a string literal, bytes read as Latin-1 (`builder.string_value`; CPython
+    joins concatenated literals itself)."""
+    if type(node) is ast.Constant:
+        value = node.value
+        if type(value) is str:
+            return value
+        if type(value) is bytes:
+            return value.decode("latin-1")
+    return None
+
+
 def ast_keyword(call: ast.Call, name: str) -> ast.expr | None:
     """The value of a keyword argument (`builder.argument(call, None, name)`)."""
     return next((k.value for k in call.keywords if k.arg == name), None)

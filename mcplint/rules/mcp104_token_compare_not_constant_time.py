@@ -7,6 +7,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
+from mcplint.outline import ast_string
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
@@ -128,14 +129,6 @@ def _ast_literal(expr: ast.AST) -> bool:
     return kind is ast.Call and type(expr.func) is ast.Name and expr.func.id in ("len", "type", "bool", "int")
 
 
-def _ast_string(node: ast.AST | None) -> str | None:
-    """`string_value` on CPython's tree (which joins concatenated literals itself)."""
-    if type(node) is ast.Constant:
-        value = node.value
-        return value if type(value) is str else value.decode("latin-1") if type(value) is bytes else None
-    return None
-
-
 def _ast_credential(expr: ast.AST, depth: int = 0) -> bool:
     """Can `_credential` take `expr` (CPython's tree) for a credential? By its `_key`; any
     of its parts in an f-string or a `+`."""
@@ -150,13 +143,13 @@ def _ast_credential(expr: ast.AST, depth: int = 0) -> bool:
     if kind is ast.Attribute:
         return _credential_name(expr.attr)
     if kind is ast.Subscript:
-        return _credential_name(_ast_string(expr.slice))
+        return _credential_name(ast_string(expr.slice))
     if kind is ast.Call and (expr.args or expr.keywords):
         func = expr.func
         first = expr.args[0] if expr.args else expr.keywords[0].value
         if (type(func) is ast.Attribute and func.attr in ("get", "getenv", "getlist")) \
                 or (type(func) is ast.Name and func.id == "getenv"):
-            return _credential_name(_ast_string(first.value if type(first) is ast.Starred else first))
+            return _credential_name(ast_string(first.value if type(first) is ast.Starred else first))
     return False
 
 

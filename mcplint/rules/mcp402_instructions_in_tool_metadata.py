@@ -6,7 +6,7 @@ from mcplint.mcp import metadata
 from mcplint.mcp.metadata import (CALL_NAMES, METADATA_CALLS, METADATA_CLASSES, TEXT_METHODS, JudgesMetadata,
                                   MetaText)
 from mcplint.mcp.model import Handler
-from mcplint.outline import ast_last
+from mcplint.outline import ast_last, ast_string
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
@@ -177,17 +177,6 @@ def metadata_values(call: ast.Call, name: str) -> list[ast.expr]:
     return values + _schema_descriptions(schemas) if schemas else values
 
 
-def _string(node: ast.AST) -> str | None:
-    """`builder.string_value` of a literal: bytes read as Latin-1, as it does."""
-    if type(node) is ast.Constant:
-        value = node.value
-        if type(value) is str:
-            return value
-        if type(value) is bytes:
-            return value.decode("latin-1")
-    return None
-
-
 def _schema_descriptions(stack: list[ast.expr]) -> list[ast.expr]:
     """`metadata._schema_descriptions`: the values of `"description"` entries of a JSON
     schema written as dict literals, lists, tuples and `dict(...)` calls."""
@@ -198,7 +187,7 @@ def _schema_descriptions(stack: list[ast.expr]) -> list[ast.expr]:
         if kind is ast.Dict:
             for key, value in zip(node.keys, node.values):
                 if key is not None:  # `**rest`: not looked into
-                    (out if _string(key) == "description" else stack).append(value)
+                    (out if ast_string(key) == "description" else stack).append(value)
         elif kind is ast.List or kind is ast.Tuple:
             stack.extend(e.value if type(e) is ast.Starred else e for e in node.elts)
         elif kind is ast.Call and type(node.func) is ast.Name and node.func.id == "dict":
@@ -251,7 +240,7 @@ class StaticTexts:
             return set()
         kind = type(node)
         if kind is ast.Constant:
-            text = _string(node)
+            text = ast_string(node)
             return set() if text is None else {text}
         if kind is ast.JoinedStr:
             return None
@@ -294,7 +283,7 @@ class StaticTexts:
             return False
         kind = type(node)
         if kind is ast.Constant:
-            return _string(node) is not None
+            return ast_string(node) is not None
         if kind is ast.Name:
             key = (node.id, depth)
             if key not in self._certain:

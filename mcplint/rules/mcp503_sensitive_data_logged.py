@@ -7,7 +7,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.outline import nodes_under
+from mcplint.outline import ast_string, nodes_under
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
@@ -91,9 +91,9 @@ def _shows_sensitive(*nodes: ast.AST) -> tuple[bool, set[str]]:
             found = found or node.id in _SENSITIVE_NAMES or is_log_secret_name(node.id)
         elif kind is ast.Attribute:
             found = found or node.attr in _SENSITIVE_NAMES or is_log_secret_name(node.attr)
-        elif kind is ast.Constant and type(node.value) in (str, bytes):  # as `string_value` reads them
-            value = node.value
-            found = found or is_log_secret_name(value if type(value) is str else value.decode("latin-1"))
+        elif kind is ast.Constant:
+            text = ast_string(node)
+            found = found or (text is not None and is_log_secret_name(text))
     return found, names
 
 

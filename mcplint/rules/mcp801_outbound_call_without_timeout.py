@@ -7,7 +7,7 @@ from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
 from mcplint.mcp.builder import argument, call_args, is_none, name_assignments
 from mcplint.mcp.names import dotted
-from mcplint.outline import ast_dotted, ast_qualified, import_targets
+from mcplint.outline import ast_dotted, ast_keyword, ast_qualified, import_targets
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.prefilter import containing
@@ -247,7 +247,7 @@ def may_call_without_timeout(outline) -> bool:
                 session = ast_dotted(func.value) in session_names
         if not (known or session):
             continue
-        timeout = next((k.value for k in call.keywords if k.arg == "timeout"), None)
+        timeout = ast_keyword(call, "timeout")
         star = any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords)
         if timeout is None:
             if not star and (session or any(_reports_missing(name, len(call.args)) for name in known)):

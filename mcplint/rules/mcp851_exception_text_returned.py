@@ -10,8 +10,7 @@ from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
-from mcplint.outline import (ast_dotted, ast_last, ast_qualified, ast_within,
-                                                                   import_targets)
+from mcplint.outline import ast_dotted, ast_last, ast_qualified, ast_within, import_targets
 
 # Exceptions whose text carries what the server should keep: everything (`Exception`),
 # the operating system's (paths), databases' (SQL, schema, hosts), HTTP clients'

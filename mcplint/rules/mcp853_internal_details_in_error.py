@@ -9,8 +9,7 @@ from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
-from mcplint.outline import (ast_dotted, ast_last, ast_qualified, ast_within,
-                                                                   import_targets)
+from mcplint.outline import ast_dotted, ast_last, ast_qualified, ast_string, ast_within, import_targets
 
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.
 CLIENT_ERRORS = frozenset({"ToolError", "ResourceError", "PromptError", "McpError", "MCPError", "FastMCPError",
@@ -65,10 +64,8 @@ def _may_be_sql(value: ast.AST, texts: set[str]) -> bool:
     `texts`: names that may be module constants with a text (an f-string's field that is
     none of them, nor a call, `+` or literal, is `{...}` there)."""
     if type(value) is ast.Constant:
-        text = value.value
-        if type(text) is bytes:
-            text = text.decode("latin-1")
-        return type(text) is str and bool(SQL_START.match(text))
+        text = ast_string(value)
+        return text is not None and bool(SQL_START.match(text))
     prefix = ""
     for part in value.values:  # an f-string
         if type(part) is ast.Constant:
