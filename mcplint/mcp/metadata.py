@@ -9,6 +9,7 @@ input schemas, and a server's `instructions=`. The rules of family MCP4 judge it
 
 from __future__ import annotations
 
+import ast
 import re
 import weakref
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
+from mcplint.outline import ast_string
 from mcplint.prefilter import Literals, Prefilter
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ _METADATA_MODULES = ("mcp.types", "mcp_types", "mcp.server.fastmcp", "mcp.server
 FIELD_FUNCTIONS = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 # Wrappers that keep a literal's text: `textwrap.dedent("""...""")`, `"...".strip()`.
 _TEXT_FUNCTIONS = frozenset({"textwrap.dedent", "inspect.cleandoc"})
-TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "format", "lower", "upper"})
+_TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "format", "lower", "upper"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def static_text(ctx: "FileContext", expr: cst.BaseExpression | None, depth: int 
         qualified = ctx.qualify(expr.func) or ""
         if qualified in _TEXT_FUNCTIONS and expr.args:
             return static_text(ctx, expr.args[0].value, depth + 1)
-        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in TEXT_METHODS:
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TEXT_METHODS:
             return static_text(ctx, expr.func.value, depth + 1)
     return None
 
@@ -318,6 +320,148 @@ def _schema_descriptions(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
                 else:
                     stack.append(arg.value)
     return out
+
+
+# -- the same reading on CPython's tree, for the rules' `imported_if` (`mcplint.outline`) ---
+# In a module MCP code only imports (no server or handler of its own), MCP402, MCP403,
+# MCP404 and MCP405 judge only metadata written in calls (`call_texts`): the
+# `description=` of `Field(...)`, and the `description=`, `title=` and input-schema
+# descriptions of `Tool(...)`, `Prompt(...)`, ... (any callee of those names: the
+# qualified name only narrows), as `static_text` reads them.
+
+
+def metadata_values(call: ast.Call, name: str) -> list[ast.expr]:
+    """The expressions `call_texts` may read texts from in a call made by `name`
+    (one of `CALL_NAMES`)."""
+    values: list[ast.expr] = []
+    schemas: list[ast.expr] = []
+    for item in call.keywords:
+        if item.arg == "description" or (item.arg == "title" and name in METADATA_CLASSES):
+            values.append(item.value)
+        elif item.arg in ("inputSchema", "input_schema") and name in METADATA_CLASSES:
+            schemas.append(item.value)
+    return values + _ast_schema_descriptions(schemas) if schemas else values
+
+
+def _ast_schema_descriptions(stack: list[ast.expr]) -> list[ast.expr]:
+    """`_schema_descriptions`: the values of `"description"` entries of a JSON
+    schema written as dict literals, lists, tuples and `dict(...)` calls."""
+    out = []
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Dict:
+            for key, value in zip(node.keys, node.values):
+                if key is not None:  # `**rest`: not looked into
+                    (out if ast_string(key) == "description" else stack).append(value)
+        elif kind is ast.List or kind is ast.Tuple:
+            stack.extend(e.value if type(e) is ast.Starred else e for e in node.elts)
+        elif kind is ast.Call and type(node.func) is ast.Name and node.func.id == "dict":
+            stack.extend(a.value if type(a) is ast.Starred else a for a in node.args)
+            for item in node.keywords:
+                (out if item.arg == "description" else stack).append(item.value)
+    return out
+
+
+class StaticTexts:
+    """What `static_text` can make of an expression, read on CPython's tree of
+    the file. `of` gives a superset of the texts it may give (every value a module
+    constant is assigned, not only the last; any call as if it were `dedent(...)`), or
+    None where this cannot tell: an f-string (the rule reads its text as written, escapes
+    not decoded, and an f-string concatenated with another literal as no text at all),
+    or too many texts."""
+
+    LIMIT = 32  # texts for one expression
+    DEPTH = 4  # as `static_text`
+
+    def __init__(self, tree: ast.Module) -> None:
+        self._constants = self._module_constants(tree)
+        self._names: dict[tuple[str, int], set[str] | None] = {}
+        self._certain: dict[tuple[str, int], bool] = {}
+
+    @staticmethod
+    def _module_constants(tree: ast.Module) -> dict[str, list[ast.expr]]:
+        """Every value `module_constant` may give a name: `name = value` and
+        `name: T = value` at module level, also in top-level `if`/`try` blocks."""
+        out: dict[str, list[ast.expr]] = {}
+        blocks = [tree.body]
+        while blocks:
+            for statement in blocks.pop():
+                kind = type(statement)
+                if kind is ast.Assign:
+                    if len(statement.targets) == 1 and type(statement.targets[0]) is ast.Name:
+                        out.setdefault(statement.targets[0].id, []).append(statement.value)
+                elif kind is ast.AnnAssign:
+                    if type(statement.target) is ast.Name and statement.value is not None:
+                        out.setdefault(statement.target.id, []).append(statement.value)
+                elif kind is ast.If:
+                    blocks += (statement.body, statement.orelse)
+                elif kind is ast.Try:
+                    blocks.append(statement.body)
+                    blocks.extend(handler.body for handler in statement.handlers)
+        return out
+
+    def of(self, node: ast.AST | None, depth: int = 0) -> set[str] | None:
+        if node is None or depth > self.DEPTH:
+            return set()
+        kind = type(node)
+        if kind is ast.Constant:
+            text = ast_string(node)
+            return set() if text is None else {text}
+        if kind is ast.JoinedStr:
+            return None
+        if kind is ast.Name:
+            key = (node.id, depth)  # asked again and again in generated files
+            if key not in self._names:
+                self._names[key] = self._union(self._constants.get(node.id, ()), depth + 1)
+            return self._names[key]
+        if kind is ast.BinOp and type(node.op) is ast.Add:
+            left = self.of(node.left, depth + 1)
+            if not left:
+                return left  # None, or no text
+            right = self.of(node.right, depth + 1)
+            if right is None or len(left) * len(right) > self.LIMIT:
+                return None
+            return {a + b for a in left for b in right}
+        if kind is ast.Call:
+            # `dedent(x)`, `cleandoc(x)` by any name (the first argument as written, which is
+            # `args[0]` or the first keyword), and `x.strip()`, `x.format(...)`, ...
+            values = [node.args[0].value if type(node.args[0]) is ast.Starred else node.args[0]] if node.args else []
+            if node.keywords:
+                values.append(node.keywords[0].value)
+            if type(node.func) is ast.Attribute and node.func.attr in _TEXT_METHODS:
+                values.append(node.func.value)
+            return self._union(values, depth + 1)
+        return set()
+
+    def _union(self, nodes, depth: int) -> set[str] | None:
+        out: set[str] = set()
+        for node in nodes:
+            texts = self.of(node, depth)
+            if texts is None:
+                return None
+            out |= texts
+        return out if len(out) <= self.LIMIT else None
+
+    def certain(self, node: ast.AST | None, depth: int = 0) -> bool:
+        """Does `static_text` give this expression a text, whatever the file runs?"""
+        if node is None or depth > self.DEPTH:
+            return False
+        kind = type(node)
+        if kind is ast.Constant:
+            return ast_string(node) is not None
+        if kind is ast.Name:
+            key = (node.id, depth)
+            if key not in self._certain:
+                values = self._constants.get(node.id)
+                self._certain[key] = bool(values) and all(self.certain(value, depth + 1) for value in values)
+            return self._certain[key]
+        if kind is ast.BinOp and type(node.op) is ast.Add:
+            return self.certain(node.left, depth + 1) and self.certain(node.right, depth + 1)
+        if kind is ast.Call:
+            return type(node.func) is ast.Attribute and node.func.attr in _TEXT_METHODS \
+                and self.certain(node.func.value, depth + 1)
+        return False  # an f-string may be two literals concatenated, which have no text
 
 
 def quote(text: str, limit: int = 90) -> str:

@@ -4,13 +4,12 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
-from mcplint.mcp.metadata import METADATA_CALLS, METADATA_CLASSES
+from mcplint.mcp.metadata import METADATA_CALLS, METADATA_CLASSES, StaticTexts
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
 from mcplint.outline import ast_keyword, ast_last
 from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
-from mcplint.rules.mcp402_instructions_in_tool_metadata import StaticTexts
 
 REMOTE, FILE, ENV = "remote", "file", "env"
 ENV_CALLS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop"})

@@ -7,12 +7,11 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import argument
-from mcplint.mcp.metadata import METADATA_CLASSES
+from mcplint.mcp.metadata import METADATA_CLASSES, StaticTexts
 from mcplint.mcp.model import Handler
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.outline import ast_keyword, ast_last
-from mcplint.rules.mcp402_instructions_in_tool_metadata import StaticTexts
 
 # Tools other servers and clients already expose under these names: clients' own tools
 # (Claude Code, Cursor, Cline/Roo) and the official reference servers (filesystem,
