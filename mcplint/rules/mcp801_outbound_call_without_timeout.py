@@ -7,7 +7,7 @@ from mcplint.fix import add_keyword, replace
 from mcplint.mcp import walk
 from mcplint.mcp.builder import argument, call_args, is_none, name_assignments
 from mcplint.mcp.names import dotted
-from mcplint.outline import ast_dotted, ast_keyword, ast_qualified, import_targets
+from mcplint.outline import ast_dotted, ast_keyword, ast_qualified, import_targets, nodes_under
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
 from mcplint.prefilter import containing
@@ -195,7 +195,7 @@ def _session_names(outline, targets: dict[str, set[str]]) -> set[str]:
     def annotated(annotation: ast.AST | None) -> bool:
         return annotation is not None and any(type(n) in (ast.Name, ast.Attribute)
                                               and ast_qualified(n, targets) & REQUESTS_SESSIONS
-                                              for n in ast.walk(annotation))
+                                              for n in nodes_under(annotation))
 
     bound = [t for node in outline.of(ast.Assign) if _constructs_session(node.value, targets) for t in node.targets]
     bound += [node.target for node in outline.of(ast.AnnAssign)

@@ -9,7 +9,7 @@ from mcplint.mcp.builder import string_value
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
-from mcplint.outline import ast_dotted, ast_last, ast_qualified, ast_string, ast_within, import_targets
+from mcplint.outline import ast_dotted, ast_last, ast_qualified, ast_string, ast_within, import_targets, nodes_under
 
 # Exceptions whose message the SDKs hand to the client, and objects sent to it.
 CLIENT_ERRORS = frozenset({"ToolError", "ResourceError", "PromptError", "McpError", "MCPError", "FastMCPError",
@@ -45,7 +45,7 @@ def _arguments(call: ast.Call) -> list[ast.AST]:
 
 def _parts(expr: ast.AST):
     """What `InternalDetailsInError._parts` may yield for a message (CPython's tree)."""
-    for node in ast.walk(expr):
+    for node in nodes_under(expr):
         kind = type(node)
         if kind is ast.FormattedValue:
             yield node.value
