@@ -548,7 +548,7 @@ class _Plan:
                 self.schedule(path, DEEP)
         self.outstanding -= 1  # every MCP file is under way (or done, from the cache)
         for path in contents:
-            if path not in mcp_files and path not in self.waiting:
+            if path not in self.modes and path not in self.waiting:  # not reached from a cached result already
                 self.schedule(path, PLAIN)
         self._release()
 

@@ -110,6 +110,23 @@ def test_modes_survive_the_cache(tmp_path: Path, modes) -> None:
     assert [(f.path, f.code, f.span) for f in cold.findings] == [(f.path, f.code, f.span) for f in second.findings]
 
 
+def test_a_cached_server_still_reaches_its_helpers_when_another_file_changed(tmp_path: Path, modes) -> None:
+    """The MCP file's result comes from the cache, so its summaries reach `called.py`
+    while the scan is still deciding every file's mode: that decision must stand (DEEP,
+    cached too), not fall back to PLAIN and drop the findings the helpers lead to."""
+    project = tmp_path / "project"
+    _project(project, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
+                         "pkg.imported": IMPORTED_ONLY})
+    config = Config(root=project)
+    first = engine.scan([project], config, jobs=1, cache_dir=tmp_path / "cache")
+    assert ("pkg/shell.py", "MCP301") in {(f.path, f.code) for f in first.active}
+    (project / "pkg" / "imported.py").write_text(textwrap.dedent(IMPORTED_ONLY) + "\n# edited\n")
+    modes.clear()
+    second = engine.scan([project], config, jobs=1, cache_dir=tmp_path / "cache")
+    assert modes == {"pkg/imported.py": IMPORTED}
+    assert [(f.path, f.code, f.span) for f in second.findings] == [(f.path, f.code, f.span) for f in first.findings]
+
+
 CALLED_WITH_AN_UNUSED_FUNCTION = CALLED + """
     from pkg import audit
 
