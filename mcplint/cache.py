@@ -12,6 +12,11 @@ given) holds:
 - the whole result of the last scan, returned as is when no file changed — without
   importing libcst or the rules at all.
 
+Beside them, one file per version of mcplint's code holds what the engine needs of
+each rule before it parses anything (`registry.RuleInfo`): a scan whose files need no
+parsing (none an MCP file, none matching a file rule's prefilter: most one-file
+pre-commit runs) then imports no rule and no libcst either.
+
 The folder (`.mcplint_cache` under the project root unless `--cache-dir` says
 otherwise) carries a `CACHEDIR.TAG` (backup tools skip it) and a `.gitignore` of `*`.
 A cache that cannot be read is ignored, one that cannot be written is skipped: the
@@ -58,16 +63,6 @@ def _code_stamp() -> str:
     return digest("\n".join(parts).encode("utf-8", "surrogatepass"))
 
 
-@dataclass(frozen=True)
-class RuleRef:
-    """What reports and the scorecard need of a rule, without importing it."""
-
-    code: str
-    scope: str
-    checklist: str | None
-    meta: Any  # RuleMeta
-
-
 @dataclass
 class Entry:
     """One scan setting's cache."""
@@ -80,28 +75,32 @@ class Entry:
 
 
 class Cache:
-    def __init__(self, folder: Path, key: str) -> None:
+    def __init__(self, folder: Path, key: str, stamp: str) -> None:
+        """`key`: the scan setting's digest; `stamp`: that of mcplint's code alone."""
         self.folder = folder
         self.path = folder / f"scan-{key[:24]}.pickle"
-        self.entry = self._load() or Entry()
+        self.rules_path = folder / f"rules-{stamp[:24]}.pickle"
+        entry = _load(self.path)
+        self.entry = entry if isinstance(entry, Entry) else Entry()
 
     @classmethod
     def open(cls, folder: Path, config, paths: list[Path]) -> "Cache":
+        stamp = f"format {FORMAT}\n{_code_stamp()}"
         setting = "\n".join([
-            f"format {FORMAT}",
-            _code_stamp(),
+            stamp,
             repr(config),
             *sorted(str(Path(p).resolve()) for p in paths),
         ])
-        return cls(folder, digest(setting.encode("utf-8", "surrogatepass")))
+        return cls(folder, digest(setting.encode("utf-8", "surrogatepass")), digest(stamp.encode("utf-8", "surrogatepass")))
 
-    def _load(self) -> Entry | None:
-        try:
-            with open(self.path, "rb") as handle:
-                entry = pickle.load(handle)
-            return entry if isinstance(entry, Entry) else None
-        except Exception:  # missing, truncated, from another version: a miss
-            return None
+    def rules(self) -> tuple | None:
+        """`registry.known_rules()` as this version of mcplint's code made it, if saved."""
+        rules = _load(self.rules_path)
+        return rules if isinstance(rules, tuple) else None
+
+    def save_rules(self, rules: tuple) -> None:
+        if not self.rules_path.exists() and self._write(self.rules_path, rules):
+            _remove(old for old in self.folder.glob("rules-*.pickle") if old != self.rules_path)  # other versions'
 
     def reusable(self, path: str, data_digest: str, mode: str, kind: str, context: str):
         """The cached per-file result for this content and context, or None."""
@@ -113,6 +112,11 @@ class Cache:
         return None
 
     def save(self, entry: Entry) -> None:
+        if self._write(self.path, entry):
+            self._prune()
+
+    def _write(self, path: Path, value) -> bool:
+        """Pickle `value` to `path` (atomically); False if it could not be written."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tag = self.folder / "CACHEDIR.TAG"
@@ -124,19 +128,31 @@ class Cache:
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".scan-", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as out:
-                    pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temporary, self.path)
+                    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temporary, path)
             except BaseException:
                 os.unlink(temporary)
                 raise
-            self._prune()
+            return True
         except (OSError, pickle.PicklingError, RecursionError):
-            pass  # a read-only or full disk: the scan result stands, only the next run is slower
+            return False  # a read-only or full disk: the scan result stands, only the next run is slower
 
     def _prune(self) -> None:
         caches = sorted(self.folder.glob("scan-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in caches[KEEP:]:
-            try:
-                old.unlink()
-            except OSError:
-                pass
+        _remove(caches[KEEP:])
+
+
+def _remove(paths) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _load(path: Path):
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # missing, truncated, from another version: a miss
+        return None

@@ -21,7 +21,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from mcplint import suppress
 from mcplint.checklist import TRANSPORT
@@ -31,9 +31,11 @@ from mcplint.files import PYTHON_SUFFIXES, SourceFile, discover, matches
 from mcplint.finding import Evidence, Finding, Span, assign_fingerprints, source_lines
 from mcplint.mcp import sdk
 from mcplint.mcp.project import ModuleIndex, project_imports
+from mcplint.registry import classes
 
 if TYPE_CHECKING:
     from mcplint.mcp.summary import FileFacts
+    from mcplint.registry import RuleInfo
     from mcplint.rule import Rule
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -59,7 +61,7 @@ class ScanResult:
     parsed: int
     servers: int
     handlers: int
-    rules: list[type[Rule]]
+    rules: list[RuleInfo]  # the rules that ran
     config: Config
     seconds: float
     evidence: list[Evidence] = field(default_factory=list)
@@ -84,10 +86,11 @@ def _matches(selector: str, rule) -> bool:
     return key.upper() == "ALL" or rule.code.startswith(key.upper()) or rule.name == key.lower()
 
 
-def select_rules(config: Config) -> list[type[Rule]]:
-    from mcplint.registry import all_rules
+def select_rules(config: Config) -> list[RuleInfo]:
+    """The rules `config` selects, as `RuleInfo`s (`registry.classes` gives their classes)."""
+    from mcplint.registry import known_rules
 
-    rules = all_rules()
+    rules = known_rules()
     for code, _ in config.extend_sinks:
         rule = next((r for r in rules if r.code == code), None)
         if rule is None or rule.scope != "mcp":
@@ -100,9 +103,9 @@ def select_rules(config: Config) -> list[type[Rule]]:
 
 
 def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
-    from mcplint.registry import rule_by_code
+    from mcplint.registry import find_rule
 
-    rule = rule_by_code()[code]
+    rule = find_rule(code)
     return Finding(
         rule=rule.meta,
         path=path,
@@ -115,7 +118,7 @@ def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
     )
 
 
-def analyse_source(path: str, data: bytes, rules: list[type[Rule]], project: Project | None = None) -> FileResult:
+def analyse_source(path: str, data: bytes, rules: Sequence[type[Rule] | RuleInfo], project: Project | None = None) -> FileResult:
     """Every finding for one file on its own (calls followed within it), suppressions applied.
     A file whose name a text rule wants (`Dockerfile`, `.env`) is read as text."""
     from mcplint.context import place_pending
@@ -173,7 +176,7 @@ def _collector_paused(analyse: Callable[..., FileResult]) -> Callable[..., FileR
 def analyse_file_bytes(
     path: str,
     data: bytes,
-    rules: list[type[Rule]],
+    rules: Sequence[type[Rule] | RuleInfo],
     *,
     deep: bool = False,
     called: bool = True,
@@ -184,6 +187,8 @@ def analyse_file_bytes(
     in_scan: bool = False,
 ) -> FileResult:
     """The per-file phase: findings, function summaries and suppressions of one file.
+
+    `rules`: classes or `RuleInfo`s; the classes are imported where a rule has to run.
 
     `deep`: run the MCP rules even though the file does not look like MCP code itself
     (a project module that an MCP file imports: its sinks are reached from tools).
@@ -209,12 +214,14 @@ def analyse_file_bytes(
     if kind == "text":
         from mcplint.text import analyse_text
 
-        result.findings, result.evidence, text = analyse_text(path, data, text_rules, project)
+        result.findings, result.evidence, text = analyse_text(path, data, classes(text_rules), project)
         result.parsed = True
         result.suppressions = suppress.parse(text, python=False)
         return result
     mcp_rules = [r for r in rules if r.scope == "mcp"]
     is_mcp = bool(mcp_rules) and (deep or (not in_scan and sdk.MCP_PREFILTER.search(data)))
+    if is_mcp:
+        mcp_rules = classes(mcp_rules)
     # which MCP rules a module MCP code only imports gets: asked only where they would run
     # (the second test parses the file with CPython: not for the files no MCP rule reads)
     imported, cpython, ruled_out = (_imported_rules(mcp_rules, path, data) if is_mcp and not called
@@ -232,7 +239,7 @@ def analyse_file_bytes(
             # not module.code: regenerating the source recurses as deep as the tree
             text = data.decode(module.encoding, "replace")
             result.parsed = True
-            _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], file_rules, deep=deep,
+            _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], classes(file_rules), deep=deep,
                        imported=imported, ruled_out=ruled_out, index=index, extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
@@ -439,11 +446,11 @@ def scan(
     """Scan `paths`. `jobs`: worker processes for the per-file phase (None: one per core).
     `cache_dir`: reuse and update the result cache there (`mcplint.cache`)."""
     started = time.perf_counter()
-    from mcplint.cache import Cache, Entry, RuleRef, digest
+    from mcplint.cache import Cache, Entry, digest
 
     cache = Cache.open(cache_dir, config, paths) if cache_dir is not None else None
     warm = cache is not None and cache.entry.final is not None
-    rules = None if warm else select_rules(config)
+    rules = None if warm else _selected(config, cache)
     patterns = cache.entry.patterns if warm else tuple(r.files for r in rules if r.scope == "text")
 
     def wanted(display: str) -> bool:  # non-Python files: manifests, and what text rules read
@@ -465,7 +472,7 @@ def scan(
     if warm and manifest == cache.entry.manifest:  # nothing changed: the last result, no parsing
         return ScanResult(config=config, seconds=time.perf_counter() - started, **cache.entry.final)
 
-    rules = rules if rules is not None else select_rules(config)
+    rules = rules if rules is not None else _selected(config, cache)
     text_rules = [r for r in rules if r.scope == "text"]
     results = {path: FileResult(path, [_diagnostic("MCP002", path, Span(1), why)]) for path, why in unread.items()}
     project = read_project(list(kinds), {p: d for p, d in contents.items() if kinds[p] == "text"})
@@ -484,19 +491,31 @@ def scan(
         jobs = workers.cpu_count()
     if plan.bytes_to_analyse() < PARALLEL_MIN_BYTES:
         jobs = 1  # starting worker processes would cost more than it saves
+    analysed = rules
+    if plan.waiting or any(_needs_rules(*item, rules) for item in plan.queue):
+        # what analysis imports (the rules, libcst), imported once here: forked workers
+        # inherit it, and the project phase needs most of it anyway
+        import mcplint.context  # noqa: F401
+        import mcplint.mcp.builder  # noqa: F401
+        import mcplint.parse  # noqa: F401
+        import mcplint.text  # noqa: F401
+
+        analysed = classes(rules)
     while plan.queue:
-        for result in _per_file(plan.queue, rules, index, jobs, config.extend_sinks, project):
+        for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project):
             plan.done(result)
-    from mcplint.context import place_pending
-    from mcplint.mcp.summary import follow
-    from mcplint.registry import rule_by_code
 
     # the project phase: follow untrusted input from handlers into other functions and files
     facts = {path: r.facts for path, r in results.items() if r.facts is not None}
-    with collector_paused():
-        pending = follow(facts, index, rule_by_code())
-        for finding in place_pending(pending, contents, rule_by_code(), locate=_locator(jobs)):
-            results[finding.path].findings.append(finding)
+    if facts:
+        from mcplint.context import place_pending
+        from mcplint.mcp.summary import follow
+        from mcplint.registry import rule_by_code
+
+        with collector_paused():
+            pending = follow(facts, index, rule_by_code())
+            for finding in place_pending(pending, contents, rule_by_code(), locate=_locator(jobs)):
+                results[finding.path].findings.append(finding)
     findings: list[Finding] = []
     for path, result in results.items():
         result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
@@ -518,9 +537,33 @@ def scan(
         project=project,
     )
     if cache is not None:
-        entry.final = {**final, "rules": [RuleRef(r.code, r.scope, r.checklist, r.meta) for r in rules]}
+        from mcplint.registry import known_rules
+
+        entry.final = {**final, "rules": rules}
         cache.save(entry)
+        cache.save_rules(known_rules())
     return ScanResult(rules=rules, config=config, seconds=time.perf_counter() - started, **final)
+
+
+def _selected(config: Config, cache) -> list[RuleInfo]:
+    """`select_rules`, from the cache's table of the rules where it has one (then no rule
+    module, and not libcst, is imported unless a file needs parsing)."""
+    if cache is not None:
+        from mcplint.registry import remember
+
+        saved = cache.rules()
+        if saved is not None:
+            remember(saved)
+    return select_rules(config)
+
+
+def _needs_rules(path: str, data: bytes, mode: str, kind: str, rules) -> bool:
+    """Might `analyse_file_bytes` need the rule classes for this item of the per-file
+    phase: to parse it, or to run text rules on it? Never False where it would."""
+    if kind == "text":
+        return any(r.scope == "text" and r.wants_file(path) for r in rules)
+    return (mode != PLAIN and any(r.scope == "mcp" for r in rules)) or \
+        any(r.scope == "python" and r.prefilter.search(data) for r in rules)
 
 
 class _Plan:
@@ -538,9 +581,7 @@ class _Plan:
         self.progress = progress
         self.queue: deque = deque()
         self.modes: dict[str, str] = {}
-        from mcplint.mcp.summary import Reach
-
-        self.reach = Reach(index)  # which modules handlers pass tool input to
+        self.reach = None  # which modules handlers pass tool input to (`summary.Reach`), once there are summaries
         self.waiting = _deep_set(contents, kinds, index, mcp_files) - mcp_files
         self.outstanding = 1  # DEEP analyses not done yet (their calls may still reach `waiting`), and the start
         for path in contents:
@@ -575,7 +616,7 @@ class _Plan:
             self.entry.files[path] = (self.manifest[path], result.mode, self.kinds[path],
                                       pickled or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         self.outstanding -= result.mode == DEEP
-        for target in sorted(self.reach.add(path, result.facts)) if result.facts is not None else ():
+        for target in self._reached(path, result.facts):
             if target in self.waiting or self.modes.get(target) == IMPORTED:
                 self.waiting.discard(target)
                 stale = next((at for at, item in enumerate(self.queue) if item[0] == target), None)
@@ -585,6 +626,16 @@ class _Plan:
         self._release()
         if self.progress is not None:
             self.progress()
+
+    def _reached(self, path: str, facts: FileFacts | None) -> list[str]:
+        """The modules that handlers' input reaches, as this file's summaries tell (sorted)."""
+        if facts is None:
+            return []
+        if self.reach is None:  # on the first summaries: a scan that makes none stays free of libcst
+            from mcplint.mcp.summary import Reach
+
+            self.reach = Reach(self.index)
+        return sorted(self.reach.add(path, facts))
 
     def _release(self) -> None:
         if not self.outstanding and self.waiting:  # nothing under way can call into them any more
@@ -607,13 +658,6 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
     from mcplint import workers
 
     if workers.available() and MAX_FILE_SECONDS > 0 and work:
-        # what analysis imports, imported once here: forked workers inherit it, and the
-        # project phase needs most of it anyway
-        import mcplint.context  # noqa: F401
-        import mcplint.mcp.builder  # noqa: F401
-        import mcplint.parse  # noqa: F401
-        import mcplint.text  # noqa: F401
-
         def analyse(item) -> FileResult:
             return _analyse_item(item, rules, index, extra_sinks, project)
 

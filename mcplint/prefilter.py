@@ -39,6 +39,9 @@ class LazyPattern:
         setattr(self, name, value)
         return value
 
+    def __getstate__(self) -> dict:  # the source only: unpickling compiles nothing
+        return {"_source": self._source}
+
     def __repr__(self) -> str:
         return f"lazy_compile({self._source[0]!r}, {self._source[1]!r})"
 
@@ -65,6 +68,9 @@ class Literals:
         self._finders = [group[0] if len(group) == 1 else
                          lazy_compile(b"|".join(re.escape(literal) for literal in group)) for group in groups.values()]
         self._last: tuple[bytes | None, bool] = (None, False)
+
+    def __getstate__(self) -> dict:  # not the last text searched
+        return {**self.__dict__, "_last": (None, False)}
 
     def lower(self) -> Literals:
         return Literals(*(literal.lower() for literal in self.literals))

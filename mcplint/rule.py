@@ -12,12 +12,12 @@ import inspect
 import re
 from typing import TYPE_CHECKING, Callable, ClassVar
 
-import libcst as cst
-
 from mcplint.files import matches
 from mcplint.finding import Confidence, RuleMeta, Severity, Span
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from mcplint.context import FileContext
     from mcplint.fix import NodeFix
     from mcplint.prefilter import AnyOf, Prefilter
@@ -203,7 +203,7 @@ class Rule:
 
     def report(
         self,
-        node: cst.CSTNode,
+        node: "cst.CSTNode",
         *,
         severity: Severity | None = None,
         confidence: Confidence | None = None,

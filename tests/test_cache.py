@@ -143,3 +143,42 @@ def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
     assert "LIBCST=False" in runs[1].stderr, runs[1].stderr  # warm: nothing changed, nothing parsed
     assert json.loads(runs[0].stdout)["findings"] == json.loads(runs[1].stdout)["findings"]
     assert any(f["fix"] for f in json.loads(runs[1].stdout)["findings"])
+
+
+def test_a_changed_file_no_rule_reads_imports_no_rule(tmp_path: Path) -> None:
+    """As a pre-commit run: one changed file. Where no rule needs to parse it, the rules'
+    table kept in the cache answers (selection, prefilters, diagnostics), so neither
+    libcst nor any rule module is imported; the report is the one `--no-cache` gives."""
+    root = _project(tmp_path / "p")
+    notes = root / "notes.py"
+    cache = tmp_path / "c"
+    probe = textwrap.dedent(f"""\
+        import sys
+        from mcplint.cli import main
+        sys.argv = ["mcplint", "scan", {str(notes)!r}, "--format", "json", "--isolated", *sys.argv[1:]]
+        try:
+            main()
+        except SystemExit:
+            pass
+        sys.stderr.write("LIBCST=%s RULES=%s\\n" % ("libcst" in sys.modules,
+                                                    any(m.startswith("mcplint.rules.") for m in sys.modules)))
+    """)
+
+    def run(text: str, *options: str):
+        notes.write_text(text)
+        done = subprocess.run([sys.executable, "-c", probe, *options], capture_output=True, text=True)
+        return done.stderr.strip().splitlines()[-1], json.loads(done.stdout)["findings"]
+
+    quiet = "def total(items):\n    return sum(items)  # mcplint: ignore[MCP301]\n"
+    first, _ = run(quiet, "--cache-dir", str(cache))
+    assert first == "LIBCST=True RULES=True"  # no table yet: it is made from the rules
+    assert [p.name.split("-")[0] for p in cache.glob("*.pickle")].count("rules") == 1
+    warm, found = run(quiet + "\n\nLIMIT = 3\n", "--cache-dir", str(cache))
+    assert warm == "LIBCST=False RULES=False"
+    assert [f["code"] for f in found] == ["MCP003"]  # the unused suppression, told by the table
+    assert found == run(quiet + "\n\nLIMIT = 3\n", "--no-cache")[1]
+    secret = quiet + 'WEATHER_API_KEY = "3f9a1c07d2b84e6fa5c9e0b1d7f42a68"\n'
+    parsed, found = run(secret, "--cache-dir", str(cache))
+    assert parsed == "LIBCST=True RULES=True"  # MCP501's prefilter matches: the file is parsed
+    assert sorted(f["code"] for f in found) == ["MCP003", "MCP501"]
+    assert found == run(secret, "--no-cache")[1]

@@ -102,6 +102,29 @@ def test_literals_keep_the_answer_for_the_last_text() -> None:
     assert literals.found(text) and not literals.found(b"other")
 
 
+
+def test_the_rules_table_pickles_without_compiled_regexes_or_searched_text() -> None:
+    """The result cache keeps every rule's `RuleInfo` (prefilters included): unpickling it
+    must compile nothing and carry no file's bytes, and it answers as the rules do."""
+    from mcplint.registry import known_rules
+
+    table = known_rules()
+    last = b"token = 'a-text-searched-last-7f3e'  # https://user:pw@example.com ssl verify=False"
+    for sample in [*SAMPLES, last]:  # compiles the prefilters' regexes, and leaves a text in each `Literals`
+        for rule in table:
+            if rule.prefilter is not None:
+                rule.prefilter.search(sample)
+    data = pickle.dumps(table)
+    assert b"a-text-searched-last" not in data and b"_compiled" not in data
+    copies = pickle.loads(data)
+    assert [(r.code, r.name, r.scope, r.meta, r.files) for r in copies] == \
+        [(r.code, r.name, r.scope, r.meta, r.files) for r in all_rules()]
+    for copied, rule in zip(copies, all_rules()):
+        if rule.prefilter is not None:
+            assert [copied.prefilter.search(sample) for sample in SAMPLES] == \
+                [rule.prefilter.search(sample) for sample in SAMPLES], rule.code
+
+
 # -- prefilters answer as their regex would --------------------------------------------------
 
 
