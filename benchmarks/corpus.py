@@ -96,11 +96,16 @@ MCP_REAL: tuple[Package, ...] = (
 )
 
 CORPORA = ("stdlib", "mcp-real", "fixtures")
-# The pre-commit scenario (not a default): one MCP server file changed in a large repo,
-# a fresh copy of mcp-real, scanned as the hook scans it (see benchmarks/run.py).
+# The pre-commit scenario (not a default): one file changed in a large repo, a fresh
+# copy of mcp-real, scanned as the hook scans it (see benchmarks/run.py). Two cases:
+# an MCP server file (parsed, every rule), and a module of a server that no rule needs
+# to parse (no MCP code, nothing a file rule's prefilter matches), as most files are.
 PRECOMMIT = "precommit"
 _PRECOMMIT_PACKAGE = next(p for p in MCP_REAL if p.name == "mcp-server-sqlite")
 PRECOMMIT_FILE = f"{_PRECOMMIT_PACKAGE.name}-{_PRECOMMIT_PACKAGE.version}/src/mcp_server_sqlite/server.py"
+_HELPER_PACKAGE = next(p for p in MCP_REAL if p.name == "postgres-mcp")
+PRECOMMIT_HELPER = f"{_HELPER_PACKAGE.name}-{_HELPER_PACKAGE.version}/src/postgres_mcp/artifacts.py"
+PRECOMMIT_CASES = {PRECOMMIT: PRECOMMIT_FILE, f"{PRECOMMIT} helper": PRECOMMIT_HELPER}  # row label -> changed file
 
 
 class CorpusError(Exception):
@@ -336,15 +341,16 @@ def prepare(name: str, cache: Path, repo: Path, log=print) -> Path:
 
 
 def prepare_precommit(cache: Path, log=print) -> Path:
-    """A fresh copy of mcp-real (its runs append lines to PRECOMMIT_FILE)."""
+    """A fresh copy of mcp-real (its runs append lines to the PRECOMMIT_CASES files)."""
     source = prepare_mcp_real(cache, log=log)
     tree = cache / "corpora" / PRECOMMIT
     if tree.exists():
         shutil.rmtree(tree)
     shutil.copytree(source, tree)
-    if not (tree / PRECOMMIT_FILE).is_file():
-        raise CorpusError(f"{PRECOMMIT_FILE} is not in mcp-real")
-    _write_marker(tree, {"source": str(source), "corpus": PRECOMMIT, "changed": PRECOMMIT_FILE})
+    for changed in PRECOMMIT_CASES.values():
+        if not (tree / changed).is_file():
+            raise CorpusError(f"{changed} is not in mcp-real")
+    _write_marker(tree, {"source": str(source), "corpus": PRECOMMIT, "changed": list(PRECOMMIT_CASES.values())})
     return tree
 
 

@@ -288,28 +288,31 @@ def precommit_tools(tools: list[Tool]) -> list[Tool]:
     return [tool for tool in tools if tool.name in PRECOMMIT_TOOLS and not tool.extra]
 
 
-def run_precommit(name: str, tree: Path, tools: list[Tool], runs: int, timeout: float, log=print) -> list[Row]:
-    """One changed MCP server file in a large repo: each tool runs once untimed (caches
-    primed), then before each timed run a new comment line is appended to the file and
-    the tool's hook command scans it from the repo root. Exit code 1 (findings) is a
-    normal outcome of a hook. One untimed run with a JSON report afterwards fills in
-    files and findings."""
-    changed = tree / corpora.PRECOMMIT_FILE
+def run_precommit(tree: Path, tools: list[Tool], runs: int, timeout: float, log=print) -> list[Row]:
+    """One changed file in a large repo, for each of `corpora.PRECOMMIT_CASES`: each
+    tool runs once untimed (caches primed), then before each timed run a new comment
+    line is appended to the file and the tool's hook command scans it from the repo
+    root. Exit code 1 (findings) is a normal outcome of a hook. One untimed run with a
+    JSON report afterwards fills in files and findings."""
+    rows: list[Row] = []
+    for label, path in corpora.PRECOMMIT_CASES.items():
+        changed = tree / path
 
-    def edit(row: Row, index: int) -> None:
-        with changed.open("a", encoding="utf-8") as handle:
-            handle.write(f"# edited for pre-commit benchmark run {index + 1} of {row.tool.label}\n")
+        def edit(row: Row, index: int, changed: Path = changed) -> None:
+            with changed.open("a", encoding="utf-8") as handle:
+                handle.write(f"# edited for pre-commit benchmark run {index + 1} of {row.tool.label}\n")
 
-    with tempfile.TemporaryDirectory(prefix="mcplint-bench-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        rows = _run_rows(name, precommit_tools(tools), runs, timeout, tree, scratch,
-                         lambda tool, out: tool.hook_command(corpora.PRECOMMIT_FILE), before=edit, ok=(0, 1),
-                         prime_all=True, log=log)
-        for row in rows:
-            if not row.problem:
-                out = scratch / f"{row.tool.label.replace(' ', '_')}-report.json"
-                measure(row.tool.hook_command(corpora.PRECOMMIT_FILE, out), tree, timeout)
-                row.output = read_output(row.tool.name, out)
+        with tempfile.TemporaryDirectory(prefix="mcplint-bench-") as scratch_dir:
+            scratch = Path(scratch_dir)
+            case = _run_rows(label, precommit_tools(tools), runs, timeout, tree, scratch,
+                             lambda tool, out, path=path: tool.hook_command(path), before=edit, ok=(0, 1),
+                             prime_all=True, log=log)
+            for row in case:
+                if not row.problem:
+                    out = scratch / f"{row.tool.label.replace(' ', '_')}-report.json"
+                    measure(row.tool.hook_command(path, out), tree, timeout)
+                    row.output = read_output(row.tool.name, out)
+        rows += case
     return rows
 
 
@@ -455,10 +458,12 @@ def report(rows: list[Row], stats: dict, tools: list[Tool], runs: int, semgrep_j
         "(mcplint: files seen, and parsed = given to libcst; errors = files a tool reports it "
         "could not analyse).",
     ]
-    if any(row.corpus == corpora.PRECOMMIT for row in rows):
-        parts += ["", f"precommit: a copy of mcp-real where each run first appends a comment line to "
-                      f"`{corpora.PRECOMMIT_FILE}`; each tool then scans that one file as its pre-commit hook "
-                      f"does ({'; '.join(f'`{_shown(t.hook_command(corpora.PRECOMMIT_FILE))}`' for t in precommit_tools(tools) if t.installed)})."]
+    cases = {label: path for label, path in corpora.PRECOMMIT_CASES.items() if any(r.corpus == label for r in rows)}
+    if cases:
+        hooks = "; ".join(f"`{_shown(t.hook_command('FILE'))}`" for t in precommit_tools(tools) if t.installed)
+        parts += ["", f"precommit: a copy of mcp-real where each run first appends a comment line to FILE; each "
+                      f"tool then scans that one file as its pre-commit hook does ({hooks}). FILE is "
+                      + "; ".join(f"`{path}` in the {label} rows" for label, path in cases.items()) + "."]
     raw = [f"- {r.corpus} / {r.tool.label}: " + ", ".join(f"{t:.2f}" for t in r.times) for r in rows if r.samples]
     if raw:
         parts += ["", "Every run (s):", "", *raw]
@@ -518,11 +523,12 @@ def dry_run(args: argparse.Namespace, tools: list[Tool], out=print) -> None:
         elif name == "fixtures":
             out(f"corpus fixtures: {REPO / 'fixtures'}")
         elif name == corpora.PRECOMMIT:
-            out(f"corpus precommit: a copy of mcp-real; before each run a comment line is appended to "
-                f"{corpora.PRECOMMIT_FILE}, then each tool's pre-commit hook scans that file:")
+            out(f"corpus precommit: a copy of mcp-real; before each run a comment line is appended to FILE "
+                f"({', '.join(corpora.PRECOMMIT_CASES.values())}, in turn), then each tool's pre-commit hook "
+                f"scans that file:")
             for tool in precommit_tools(tools):
                 if tool.installed:
-                    out(f"  {tool.label}: {' '.join(tool.hook_command(corpora.PRECOMMIT_FILE))}")
+                    out(f"  {tool.label}: {' '.join(tool.hook_command('FILE'))}")
         else:
             out(f"corpus {name}: folder")
     tree = Path("<corpus>")
@@ -562,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         stats[label] = corpora.describe(name, tree)
         log(f"corpus {label}: {stats[label].files} files, {stats[label].lines} lines in {tree}")
         if name == corpora.PRECOMMIT:
-            rows += run_precommit(label, tree, tools, args.runs, args.timeout, log=log)
+            rows += run_precommit(tree, tools, args.runs, args.timeout, log=log)
         else:
             rows += run_corpus(label, tree, tools, args.runs, args.timeout, args.semgrep_jobs, log=log)
     text = report(rows, stats, tools, args.runs, args.semgrep_jobs, (before, load()))

@@ -156,8 +156,10 @@ def test_one_run_of_mcplint_on_a_tiny_corpus(tmp_path: Path, capsys: pytest.Capt
 def test_precommit_changes_one_file_of_a_pinned_server() -> None:
     assert bench.parse_args(["--corpus", "precommit"]).corpus == ["precommit"]
     assert "precommit" not in bench.parse_args([]).corpus  # not a default: it rewrites a corpus copy
-    package = next(p for p in corpus.MCP_REAL if corpus.PRECOMMIT_FILE.startswith(f"{p.name}-{p.version}/"))
-    assert package.name == "mcp-server-sqlite" and corpus.PRECOMMIT_FILE.endswith("/server.py")
+    assert list(corpus.PRECOMMIT_CASES) == ["precommit", "precommit helper"]
+    packages = [next(p.name for p in corpus.MCP_REAL if path.startswith(f"{p.name}-{p.version}/"))
+                for path in corpus.PRECOMMIT_CASES.values()]
+    assert packages == ["mcp-server-sqlite", "postgres-mcp"] and corpus.PRECOMMIT_FILE.endswith("/server.py")
 
 
 def test_children_write_bytecode_caches(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,16 +182,17 @@ def test_hook_commands_are_the_hooks(repo: Path) -> None:
 def test_dry_run_prints_the_precommit_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--dry-run", "--cache", str(tmp_path), "--corpus", "precommit", "--tools", "mcplint"]) == 0
     out = capsys.readouterr().out
-    assert f"-m mcplint scan --force-exclude {corpus.PRECOMMIT_FILE}" in out
+    assert "-m mcplint scan --force-exclude FILE" in out
+    assert corpus.PRECOMMIT_FILE in out and corpus.PRECOMMIT_HELPER in out
     assert not any(tmp_path.iterdir())
 
 
 def test_precommit_rounds_edit_the_file_before_each_timed_run(tmp_path: Path) -> None:
     import sys
 
-    changed = tmp_path / corpus.PRECOMMIT_FILE
-    changed.parent.mkdir(parents=True)
-    changed.write_text("import mcp\n")
+    for path in corpus.PRECOMMIT_CASES.values():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("import mcp\n")
     exits = "import sys; sys.exit({})"
 
     def tool(name: str, code: int, **extra) -> bench.Tool:
@@ -197,10 +200,13 @@ def test_precommit_rounds_edit_the_file_before_each_timed_run(tmp_path: Path) ->
 
     tools = [tool("mcplint", 1, prime=True), tool("mcplint", 1, label="mcplint --no-cache", extra=["--no-cache"]),
              tool("bandit", 0), tool("semgrep", 0)]
-    rows = bench.run_precommit("precommit", tmp_path, tools, 2, 60, log=lambda message: None)
-    assert [row.tool.label for row in rows] == ["mcplint", "bandit"]  # the hooks; no variants, no semgrep
+    rows = bench.run_precommit(tmp_path, tools, 2, 60, log=lambda message: None)
+    # the hooks, for each changed file; no variants, no semgrep
+    assert [(row.corpus, row.tool.label) for row in rows] == [
+        ("precommit", "mcplint"), ("precommit", "bandit"), ("precommit helper", "mcplint"), ("precommit helper", "bandit")]
     assert all(len(row.samples) == 2 and not row.problem for row in rows)  # exit 1 = findings: a hook's normal outcome
-    lines = changed.read_text().splitlines()
-    assert lines[0] == "import mcp" and len(lines) == 1 + 2 * 2 and len(set(lines)) == len(lines)
-    failing = bench.run_precommit("precommit", tmp_path, [tool("mcplint", 2)], 2, 60, log=lambda message: None)
-    assert failing[0].problem.startswith("failed (exit 2)") and len(failing[0].samples) == 1
+    for path in corpus.PRECOMMIT_CASES.values():
+        lines = (tmp_path / path).read_text().splitlines()
+        assert lines[0] == "import mcp" and len(lines) == 1 + 2 * 2 and len(set(lines)) == len(lines)
+    failing = bench.run_precommit(tmp_path, [tool("mcplint", 2)], 2, 60, log=lambda message: None)
+    assert all(row.problem.startswith("failed (exit 2)") and len(row.samples) == 1 for row in failing)
