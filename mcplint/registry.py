@@ -79,10 +79,7 @@ def remember(infos: Sequence[RuleInfo]) -> None:
 
 
 def classes(rules: Iterable[type[Rule] | RuleInfo]) -> list[type[Rule]]:
-    """The rule classes of `rules`, which may be `RuleInfo`s (imports the rules if so)."""
-    rules = list(rules)
-    if all(isinstance(rule, type) for rule in rules):
-        return rules
+    """The rule classes of `rules`, which may be `RuleInfo`s (imports the rules)."""
     by_code = rule_by_code()
     return [rule if isinstance(rule, type) else by_code[rule.code] for rule in rules]
 

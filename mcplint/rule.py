@@ -203,7 +203,7 @@ class Rule:
 
     def report(
         self,
-        node: "cst.CSTNode",
+        node: cst.CSTNode,
         *,
         severity: Severity | None = None,
         confidence: Confidence | None = None,
