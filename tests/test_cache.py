@@ -182,3 +182,21 @@ def test_a_changed_file_no_rule_reads_imports_no_rule(tmp_path: Path) -> None:
     assert parsed == "LIBCST=True RULES=True"  # MCP501's prefilter matches: the file is parsed
     assert sorted(f["code"] for f in found) == ["MCP003", "MCP501"]
     assert found == run(secret, "--no-cache")[1]
+
+
+def test_a_comment_added_to_any_one_file_leaves_the_report_as_it_was(tmp_path: Path) -> None:
+    """Whichever file changes (the tool's, the helper its input reaches, a module it only
+    imports, an unrelated one), the re-run with the cache reports what the cold scan
+    does: the unchanged files' results, taken from the cache, keep their roles."""
+    root = _project(tmp_path / "p")
+    (root / "server.py").write_text(SERVER.replace("from helpers import run", "from helpers import run\nimport settings"))
+    (root / "settings.py").write_text("import os\n\nNAME = os.environ.get('NAME', 'ops')\n")
+    (root / "unrelated.py").write_text("import os\n\n\ndef clean(folder):\n    os.system('rm -rf ' + folder)\n")
+    cache = tmp_path / "c"
+    cold = _json(root, "--no-cache")
+    assert ("helpers.py", "MCP301", False) in _codes(cold)
+    assert _json(root, "--cache-dir", str(cache)) == cold
+    for name in ("server.py", "helpers.py", "settings.py", "unrelated.py"):
+        with (root / name).open("a") as handle:
+            handle.write("# edited\n")
+        assert _json(root, "--cache-dir", str(cache)) == cold, name
