@@ -12,7 +12,7 @@ from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp102_dev_token_verifier import Nesting
 from mcplint.files import is_test_path
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, name_words
+from mcplint.secrets import is_secret_name, name_words
 
 # Methods that keep a string the same credential: `header.removeprefix("Bearer ").strip()`.
 _SAME_VALUE_METHODS = frozenset(

@@ -10,7 +10,7 @@ from mcplint.mcp.names import dotted
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name
+from mcplint.secrets import is_secret_name
 
 # What a route does that needs a caller's identity: qualified call -> (what, confidence).
 _PRIVILEGED_CALLS = {

@@ -6,18 +6,15 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import string_value
 from mcplint.prefilter import AnyOf, Prefilter, lazy_compile
 from mcplint.rule import Rule
+from mcplint.files import is_test_path
 from mcplint.rules.mcp501_hardcoded_secret import (
     TOKEN_PREFIXES,
     env_fallback,
     field_default,
-    is_secret_name,
     is_settings_class,
-    is_test_path,
-    judge,
-    name_words,
-    redact,
     runtime_default,
 )
+from mcplint.secrets import is_secret_name, judge, name_words, redact
 
 # Secrets the server itself checks or signs with: a guessable default lets anyone
 # forge a session or pass the check whenever the variable is unset.

@@ -10,7 +10,8 @@ from mcplint.mcp.names import dotted
 from mcplint.outline import ast_string, nodes_under
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS, TOKEN_NOT_SECRET, is_secret_name, name_words
+from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS
+from mcplint.secrets import TOKEN_NOT_SECRET, is_secret_name, name_words
 
 LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg", "success",

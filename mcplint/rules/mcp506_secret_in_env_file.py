@@ -13,7 +13,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
-from mcplint.rules.mcp501_hardcoded_secret import URL_PASSWORD, is_secret_name, judge, redact
+from mcplint.secrets import URL_PASSWORD, is_secret_name, judge, redact
 
 # `.env.example` and friends document the variables: their values are placeholders.
 _EXAMPLE_RE = lazy_compile(r"example|sample|template|tmpl|dist\b|defaults?\b|schema", re.IGNORECASE)

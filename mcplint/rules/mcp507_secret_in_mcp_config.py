@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from mcplint.finding import Confidence, Severity
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, redact
+from mcplint.secrets import is_secret_name, redact
 from mcplint.rules.mcp506_secret_in_env_file import describe, judge_setting
 
 CONFIG_FILES = (

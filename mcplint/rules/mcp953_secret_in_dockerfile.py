@@ -7,7 +7,7 @@ from mcplint import dockerfile
 from mcplint.finding import Confidence, Severity
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
-from mcplint.rules.mcp501_hardcoded_secret import is_secret_name, redact
+from mcplint.secrets import is_secret_name, redact
 from mcplint.rules.mcp506_secret_in_env_file import describe, judge_setting
 
 _REFERENCE_RE = lazy_compile(r"^\$(?:\{(\w+)[^}]*\}|(\w+))$")
