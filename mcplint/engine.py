@@ -491,8 +491,8 @@ def scan(
         jobs = workers.cpu_count()
     if plan.bytes_to_analyse() < PARALLEL_MIN_BYTES:
         jobs = 1  # starting worker processes would cost more than it saves
-    analysed = rules
-    if plan.waiting or any(_needs_rules(*item, rules) for item in plan.queue):
+    analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
+    if plan.waiting or any(_parses(*item, rules) for item in plan.queue):
         # what analysis imports (the rules, libcst), imported once here: forked workers
         # inherit it, and the project phase needs most of it anyway
         import mcplint.context  # noqa: F401
@@ -557,11 +557,11 @@ def _selected(config: Config, cache) -> list[RuleInfo]:
     return select_rules(config)
 
 
-def _needs_rules(path: str, data: bytes, mode: str, kind: str, rules) -> bool:
-    """Might `analyse_file_bytes` need the rule classes for this item of the per-file
-    phase: to parse it, or to run text rules on it? Never False where it would."""
-    if kind == "text":
-        return any(r.scope == "text" and r.wants_file(path) for r in rules)
+def _parses(path: str, data: bytes, mode: str, kind: str, rules) -> bool:
+    """Might `analyse_file_bytes` parse this item of the per-file phase with libcst (and
+    so need the Python rules' classes)? Never False where it would."""
+    if kind != "python":
+        return False
     return (mode != PLAIN and any(r.scope == "mcp" for r in rules)) or \
         any(r.scope == "python" and r.prefilter.search(data) for r in rules)
 

@@ -50,14 +50,20 @@ class RuleInfo:
     meta: RuleMeta
     prefilter: Any  # Rule.prefilter
     files: tuple[str, ...]
+    origin: str  # "module:ClassName" of the rule's class
 
     @classmethod
     def of(cls, rule: type[Rule]) -> RuleInfo:
         return cls(rule.code, rule.name, rule.scope, rule.checklist, rule.severity, rule.confidence, rule.message,
-                   rule.meta, rule.prefilter, rule.files)
+                   rule.meta, rule.prefilter, rule.files, f"{rule.__module__}:{rule.__qualname__}")
 
     def wants_file(self, path: str) -> bool:
         return matches(self.files, path)
+
+    def load(self) -> type[Rule]:
+        """The rule's class (importing its module: the text rules' need no libcst)."""
+        module, name = self.origin.split(":")
+        return getattr(importlib.import_module(module), name)
 
 
 _known: tuple[RuleInfo, ...] | None = None
@@ -79,9 +85,8 @@ def remember(infos: Sequence[RuleInfo]) -> None:
 
 
 def classes(rules: Iterable[type[Rule] | RuleInfo]) -> list[type[Rule]]:
-    """The rule classes of `rules`, which may be `RuleInfo`s (imports the rules)."""
-    by_code = rule_by_code()
-    return [rule if isinstance(rule, type) else by_code[rule.code] for rule in rules]
+    """The rule classes of `rules`, which may be `RuleInfo`s."""
+    return [rule if isinstance(rule, type) else rule.load() for rule in rules]
 
 
 def rule_by_code() -> dict[str, type[Rule]]:

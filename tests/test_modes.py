@@ -308,26 +308,20 @@ def test_only_imported_modules_get_the_second_test(tmp_path: Path, modes, monkey
 
 
 
-def test_rules_are_imported_wherever_a_file_needs_them() -> None:
-    """The scan imports the rule classes (and libcst) only if `_needs_rules` says a file
-    of the per-file phase may need them; a file it rules out must be analysed from the
-    rules' `RuleInfo`s alone: no parse, no text rule run."""
-    from mcplint.registry import known_rules
-
+def test_libcst_is_imported_wherever_a_file_is_parsed() -> None:
+    """The scan imports libcst and the Python rules' classes only if `_parses` says a file
+    of the per-file phase may be parsed; a file it rules out must be analysed from the
+    rules' `RuleInfo`s alone."""
     rules = engine.select_rules(Config())
     assert rules and not any(isinstance(r, type) for r in rules)
     corpus = [p for folder in (Path(__file__).parent.parent / "fixtures", Path(engine.__file__).parent)
-              for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    checked = ruled_out = 0
+              for p in folder.rglob("*.py") if "__pycache__" not in p.parts]
+    ruled_out = 0
     for path in corpus:
         display, data = path.as_posix(), path.read_bytes()
-        kind = "python" if path.suffix == ".py" else "text"
-        if kind == "text" and not any(r.scope == "text" and r.wants_file(display) for r in known_rules()):
-            continue
-        assert engine._needs_rules(display, data, DEEP, kind, rules)
-        needs = engine._needs_rules(display, data, PLAIN, kind, rules)
-        result = engine.analyse_file_bytes(display, data, rules, kind=kind, in_scan=True)
-        assert needs or not result.parsed, display
-        checked += 1
-        ruled_out += not needs
-    assert checked > 100 and ruled_out > 20
+        assert engine._parses(display, data, DEEP, "python", rules)
+        parses = engine._parses(display, data, PLAIN, "python", rules)
+        result = engine.analyse_file_bytes(display, data, rules, in_scan=True)
+        assert parses or not result.parsed, display
+        ruled_out += not parses
+    assert len(corpus) > 100 and ruled_out > 20
