@@ -493,14 +493,13 @@ def scan(
         jobs = 1  # starting worker processes would cost more than it saves
     analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
     if plan.waiting or any(_parses(*item, rules) for item in plan.queue):
-        # what analysis imports (the rules, libcst), imported once here: forked workers
-        # inherit it, and the project phase needs most of it anyway
+        # what parsing a file imports (libcst, the Python rules), imported once here:
+        # forked workers inherit it, and the project phase needs most of it anyway
         import mcplint.context  # noqa: F401
         import mcplint.mcp.builder  # noqa: F401
         import mcplint.parse  # noqa: F401
-        import mcplint.text  # noqa: F401
 
-        analysed = classes(rules)
+        analysed = [rule if rule.scope == "text" else rule.load() for rule in rules]
     while plan.queue:
         for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project):
             plan.done(result)
