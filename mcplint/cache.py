@@ -80,6 +80,7 @@ class Cache:
         self.folder = folder
         self.path = folder / f"scan-{key[:24]}.pickle"
         self.rules_path = folder / f"rules-{stamp[:24]}.pickle"
+        self._rules_read = False  # `rules()` found a good table: no need to write it again
         entry = _load(self.path)
         self.entry = entry if isinstance(entry, Entry) else Entry()
 
@@ -96,10 +97,11 @@ class Cache:
     def rules(self) -> tuple | None:
         """`registry.known_rules()` as this version of mcplint's code made it, if saved."""
         rules = _load(self.rules_path)
-        return rules if isinstance(rules, tuple) else None
+        self._rules_read = isinstance(rules, tuple)
+        return rules if self._rules_read else None
 
     def save_rules(self, rules: tuple) -> None:
-        if not self.rules_path.exists() and self._write(self.rules_path, rules):
+        if not self._rules_read and self._write(self.rules_path, rules):
             _remove(old for old in self.folder.glob("rules-*.pickle") if old != self.rules_path)  # other versions'
 
     def reusable(self, path: str, data_digest: str, mode: str, kind: str, context: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -102,9 +103,11 @@ def test_corrupt_or_unwritable_cache_is_ignored(tmp_path: Path) -> None:
     cache = tmp_path / "c"
     expected = _json(root, "--no-cache")
     _json(root, "--cache-dir", str(cache))
-    for stored in cache.glob("scan-*.pickle"):
+    for stored in cache.glob("*.pickle"):  # the scan entry and the rules' table
         stored.write_bytes(b"not a pickle")
     assert _json(root, "--cache-dir", str(cache)) == expected
+    table = next(cache.glob("rules-*.pickle"))
+    assert isinstance(pickle.loads(table.read_bytes()), tuple)  # written again, not left broken
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     assert _json(root, "--cache-dir", str(blocked / "cache")) == expected
