@@ -21,7 +21,7 @@ from mcplint.mcp import sdk
 from mcplint.mcp.builder import argument, call_args, name_assignments, string_value
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
-from mcplint.outline import ast_string
+from mcplint.outline import Outline, ast_string
 from mcplint.prefilter import Literals, Prefilter
 
 if TYPE_CHECKING:
@@ -462,6 +462,17 @@ class StaticTexts:
             return type(node.func) is ast.Attribute and node.func.attr in _TEXT_METHODS \
                 and self.certain(node.func.value, depth + 1)
         return False  # an f-string may be two literals concatenated, which have no text
+
+
+_STATIC_TEXTS: "weakref.WeakKeyDictionary[Outline, StaticTexts]" = weakref.WeakKeyDictionary()
+
+
+def static_texts(outline: Outline) -> StaticTexts:
+    """The file's `StaticTexts`, one for all the rules' tests of it (MCP402, MCP404, MCP405)."""
+    texts = _STATIC_TEXTS.get(outline)
+    if texts is None:
+        texts = _STATIC_TEXTS[outline] = StaticTexts(outline.tree)
+    return texts
 
 
 def quote(text: str, limit: int = 90) -> str:

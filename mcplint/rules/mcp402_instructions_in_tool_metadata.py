@@ -3,7 +3,7 @@ import re
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
-from mcplint.mcp.metadata import CALL_NAMES, METADATA_CALLS, JudgesMetadata, MetaText, StaticTexts, metadata_values
+from mcplint.mcp.metadata import CALL_NAMES, METADATA_CALLS, JudgesMetadata, MetaText, metadata_values, static_texts
 from mcplint.mcp.model import Handler
 from mcplint.outline import ast_last
 from mcplint.prefilter import lazy_compile
@@ -158,14 +158,12 @@ def excerpt(text: str, match: re.Match, limit: int = 90) -> str:
 def may_instruct(outline) -> bool:
     """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only where one
     of `PATTERNS` matches a text `static_text` may give a value read as metadata."""
-    texts = None
     for call in outline.of(ast.Call):
         name = ast_last(call.func)
         if name not in CALL_NAMES:
             continue
         for value in metadata_values(call, name):
-            texts = StaticTexts(outline.tree) if texts is None else texts
-            found = texts.of(value)
+            found = static_texts(outline).of(value)
             if found is None or any(find(" ".join(text.split())) for text in found):
                 return True
     return False

@@ -4,7 +4,7 @@ import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata, walk
-from mcplint.mcp.metadata import METADATA_CALLS, METADATA_CLASSES, StaticTexts
+from mcplint.mcp.metadata import METADATA_CALLS, METADATA_CLASSES, static_texts
 from mcplint.mcp.model import Handler, Server
 from mcplint.mcp.names import dotted
 from mcplint.rule import Rule
@@ -33,14 +33,11 @@ def may_be_dynamic(outline) -> bool:
     no handler or server of its own, only at the `description=` of a call that may build
     an MCP metadata object (`types.Tool(...)`) where `static_text` may give no text, or
     that is an f-string; a constant (`None`, a number) leads nowhere."""
-    texts = None
     for call in outline.of(ast.Call):
         if ast_last(call.func) in METADATA_CLASSES:
             value = ast_keyword(call, "description")
-            if value is not None and type(value) is not ast.Constant:
-                texts = StaticTexts(outline.tree) if texts is None else texts
-                if not texts.certain(value):
-                    return True
+            if value is not None and type(value) is not ast.Constant and not static_texts(outline).certain(value):
+                return True
     return False
 
 

@@ -7,7 +7,7 @@ import libcst as cst
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp import metadata
 from mcplint.mcp.builder import argument
-from mcplint.mcp.metadata import METADATA_CLASSES, StaticTexts
+from mcplint.mcp.metadata import METADATA_CLASSES, static_texts
 from mcplint.mcp.model import Handler
 from mcplint.prefilter import containing, lazy_compile
 from mcplint.rule import Rule
@@ -81,11 +81,10 @@ def may_shadow(outline) -> bool:
     for node in (*outline.of(ast.ImportFrom), *outline.of(ast.Import)):
         tools.update(alias.asname for alias in node.names
                      if alias.asname in METADATA_CLASSES and alias.name.rpartition(".")[2] == "Tool")
-    texts = None
     for call in outline.of(ast.Call):
         if ast_last(call.func) not in tools:
             continue
-        texts = StaticTexts(outline.tree) if texts is None else texts
+        texts = static_texts(outline)
         name = ast_keyword(call, "name")
         if name is None:
             name = next((a for a in call.args if type(a) is not ast.Starred), None)

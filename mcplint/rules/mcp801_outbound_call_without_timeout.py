@@ -230,13 +230,8 @@ def may_call_without_timeout(outline) -> bool:
     session_names: set[str] | None = None
     for call in outline.of(ast.Call):
         func = call.func
-        known = set()
-        if type(func) in (ast.Name, ast.Attribute):
-            head = func
-            while type(head) is ast.Attribute:
-                head = head.value
-            if type(head) is ast.Name and head.id in targets:
-                known = ast_qualified(func, targets) & _KNOWN_CALLS
+        written = ast_dotted(func)
+        known = ast_qualified(func, targets) & _KNOWN_CALLS if written and written.split(".", 1)[0] in targets else set()
         session = False
         if sessions and type(func) is ast.Attribute and func.attr in SESSION_METHODS:
             if _constructs_session(func.value, targets):

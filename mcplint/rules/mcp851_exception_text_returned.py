@@ -202,7 +202,7 @@ class ExceptionTextReturned(Rule):
     confidence = Confidence.MEDIUM
     cwe = 209
     checklist = "MCP-C09"
-    in_imported_modules = containing(*(name.encode() for name in CLIENT_ERRORS | CLIENT_OBJECTS))  # errors and responses for clients
+    in_imported_modules = containing(*(name.encode() for name in _CLIENT_CALLS))  # errors and responses for clients
     imported_if = staticmethod(may_send_exception_text)  # exception text in a client error or object built in an except block
     message = "{handler} sends {what} to the client {via}"
 
