@@ -1,11 +1,14 @@
-"""MCP-C04 injection rules (MCP302): confidences that fixture marks cannot show."""
+"""MCP-C04 injection rules (MCP302): confidences and cases that fixture marks cannot show."""
 
 from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from mcplint.engine import analyse_source
 from mcplint.finding import Confidence
+from mcplint.mcp.taint import object_class
 from mcplint.registry import all_rules
 
 
@@ -103,3 +106,50 @@ def test_checks_among_and_or_terms_guard_their_names() -> None:
     """
     assert _confidences(source, "MCP302") == [(12, Confidence.LOW), (17, Confidence.LOW), (23, Confidence.HIGH),
                                              (30, Confidence.HIGH)]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "expected"),
+    [
+        ("ListEmailMetadataQuery", "ListEmailMetadataQuery"),
+        ("Optional[Command]", "Command"),
+        ("Command | None", "Command"),
+        ('"jobs.Command"', "jobs.Command"),
+        ("Annotated[Command, Field(description='x')]", "Command"),
+        ("str", None),
+        ("SecretStr", None),
+        ("RawSQL", None),
+        ("TextClause", None),
+        ("Any", None),
+        ("dict[str, Any]", None),
+        ("Command | Other", None),
+        (None, None),
+    ],
+)
+def test_object_class_names_a_class_only_when_the_value_is_no_text(annotation, expected) -> None:
+    assert object_class(annotation) == expected
+
+
+def test_a_query_object_is_not_sql_text_but_its_text_field_is() -> None:
+    source = """
+    import sqlite3
+    from typing import NewType
+    from mcp.server.fastmcp import FastMCP
+    from app.queries import SavedQuery, bus
+
+    mcp = FastMCP("reports")
+    Sql = NewType("Sql", str)
+
+    @mcp.tool()
+    def run_saved(query: SavedQuery) -> list:
+        return bus.execute(query)
+
+    @mcp.tool()
+    def run_saved_text(query: SavedQuery) -> list:
+        return sqlite3.connect("a.db").execute(query.sql).fetchall()
+
+    @mcp.tool()
+    def run_aliased(query: Sql) -> list:
+        return sqlite3.connect("a.db").execute(query).fetchall()
+    """
+    assert [line for line, _ in _confidences(source, "MCP302")] == [16, 20]

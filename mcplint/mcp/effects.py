@@ -34,9 +34,10 @@ import libcst as cst
 
 from mcplint.finding import Confidence
 from mcplint.mcp import walk
-from mcplint.mcp.builder import argument, call_args, is_none, name_assignments, string_value
+from mcplint.mcp.builder import argument, call_args, function_params, is_none, name_assignments, string_value
 from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
+from mcplint.mcp.taint import command_object
 
 if TYPE_CHECKING:
     from mcplint.context import FileContext
@@ -396,7 +397,8 @@ class _Index:
                         (dotted(statement.func) or "").rsplit(".", 1)[-1] == "text":
                     statement = statement.args[0].value  # sqlalchemy.text(query)
                 if not (_leading_text(statement) or "").strip() and tainted(statement) and \
-                        not local.guards_read_only() and not _guards_read_only(self._tool):
+                        not command_object(self.ctx, function_params(local.function, self.ctx.imports), statement) \
+                        and not local.guards_read_only() and not _guards_read_only(self._tool):
                     return effect(EXECUTE, f"runs SQL chosen by the client (`{receiver or '…'}.{method}()`)",
                                   certain=False)
         if method in FRAME_WRITERS and (any(a.keyword is None and not a.star for a in call.args) or any(
@@ -502,7 +504,6 @@ class _LazyTaint:
         if not self.ready:
             self.ready = True
             if self.passes_input():
-                from mcplint.mcp.builder import function_params
                 from mcplint.mcp.taint import FunctionFlow
 
                 params = [p for p in function_params(self.function, self.imports) if not p.star]

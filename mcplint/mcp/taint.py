@@ -24,6 +24,7 @@ import libcst as cst
 
 from mcplint.mcp import walk
 from mcplint.mcp.builder import node_source, string_value
+from mcplint.mcp.metadata import module_constant
 from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
 
@@ -351,6 +352,44 @@ def _constraint(annotation: str | None) -> str | None:
     if _CLOSED_TYPE.match(text):
         return "closed"
     return "validated" if _VALIDATED_TYPE.search(text) else None
+
+
+# `query: ListOrdersQuery`: an object of the project's own class, not text. Class names
+# that say text (`SecretStr`, `RawSQL`, `TextClause`, `Any`) do not count.
+_CLASS_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*([A-Z]\w*)")
+_TEXT_NAME = re.compile(r"str|text|sql|stmt|statement|any|literal|bytes", re.IGNORECASE)
+_OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$|^(.*)\|None$|^None\|(.*)$|^(?:typing\.)?Annotated\[([^,]*),.*\]$")
+
+
+def object_class(annotation: str | None) -> str | None:
+    """The class an annotation names when the value is an instance of it rather than
+    text: `ListOrdersQuery`, `Optional[jobs.Command]`, `"Command | None"`. None for text,
+    containers, unions of several types and anything else."""
+    if not annotation:
+        return None
+    text = "".join(annotation.split()).strip("\"'")
+    while (match := _OPTIONAL.match(text)) is not None:
+        text = next(group for group in match.groups() if group is not None)
+    match = _CLASS_NAME.fullmatch(text)
+    if match is None or _TEXT_NAME.search(match.group(1)):
+        return None
+    return text
+
+
+def command_object(ctx, params: list[Param], expr: cst.CSTNode) -> bool:
+    """`expr` is an object of a class (`object_class`) rather than text: one of `params`
+    typed so (`query: ListOrdersQuery`), or built by calling the class (`SaveDraft(...)`).
+    A command or query object the project runs itself. A name bound by assignment in
+    the file is an alias, maybe of `str` (`Statement = NewType("Statement", str)`)."""
+    kind = type(expr)
+    if kind is cst.Name:
+        param = next((p for p in params if p.name == expr.value), None)
+        cls = object_class(param.annotation) if param is not None else None
+    elif kind is cst.Call:
+        cls = object_class(dotted(expr.func))
+    else:
+        return False
+    return cls is not None and module_constant(ctx, cls.split(".")[0]) is None
 
 
 def source_label(taint: Taint, nodes) -> str:

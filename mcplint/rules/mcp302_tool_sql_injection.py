@@ -7,7 +7,7 @@ from mcplint.mcp.guards import if_guards
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.mcp.taint import source_label
+from mcplint.mcp.taint import command_object, source_label
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
 
@@ -168,7 +168,9 @@ class ToolSqlInjection(Rule):
     tool of most database servers, also when wrapped as `f"{sql} LIMIT 100"`) is no
     injection but a SQL console for whoever steers the agent. It gets its own message,
     high severity and medium confidence, and needs a parameter named like SQL
-    (`sql`, `query`, `statement`).
+    (`sql`, `query`, `statement`). A command or query object is not SQL text: a
+    parameter typed as a class (`query: ListOrdersQuery`) or a value built by calling
+    one (`bus.execute(ListOrders(owner=owner))`) that the project's own `execute` runs.
 
     Confidence is lowered, never to silence, where a guard is visible but unproven:
     medium when the value passed through a function of the same file, low when that
@@ -370,6 +372,8 @@ class ToolSqlInjection(Rule):
             reads_param = name == "get" and (dotted(call.func.value) or "").split(".")[0] == taint.param
             if name not in BENIGN_CALLS and not reads_param:
                 return  # a value passed through other calls: not the statement itself
+        if command_object(self.ctx, self.ctx.handler.params, query):
+            return  # `execute(query)`, `query: ListOrdersQuery`: not SQL text
         source = source_label(taint, [query, *(s.node for s in taint.steps)])
         handler_name = self.ctx.handler.name if self.ctx.handler else ""
         callee = _callee_name(node.func).lstrip("_").lower()
