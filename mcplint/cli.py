@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
-from mcplint import __version__
+from mcplint import __version__, quiet_scanned_code_warnings
 from mcplint.config import ConfigError
 from mcplint.finding import Confidence, Severity
 
@@ -166,6 +166,9 @@ def scan(
             and not os.environ.get("CI")
             and not os.environ.get("PRE_COMMIT")
         )
+        if not ((statistics or machine) and quiet):
+            # the report's modules, imported while the spare worker (if any) analyses
+            from mcplint.report import console as console_report  # noqa: F401
         result = _run_with_progress(api, paths, config, err if progress_wanted else None, jobs,
                                     baseline=baseline_file, diff=diff_ref, cache_dir=_cache(no_cache, cache_dir, config))
     except ConfigError as exc:
@@ -612,7 +615,7 @@ def parse_plain(argv: list[str]) -> tuple[Callable, dict[str, Any]] | None:
 
 
 def main() -> None:
-    _quiet_scanned_code_warnings()
+    quiet_scanned_code_warnings()
     plain = parse_plain(sys.argv[1:])
     try:
         if plain is None:
@@ -628,17 +631,6 @@ def main() -> None:
         traceback.print_exc()
         sys.stderr.write(f"mcplint: internal error: {exc!r}; please report it\n")
         sys.exit(EXIT_ERROR)
-
-
-def _quiet_scanned_code_warnings() -> None:
-    """CPython warns while it parses the scanned code, not only when mcplint compiles it:
-    libcst's `evaluated_value` and `get_docstring()` run `ast.literal_eval` on its
-    strings, and an invalid escape (`"\\d"`, `"\\w"`) there prints a SyntaxWarning (a
-    DeprecationWarning before Python 3.12) to stderr for code mcplint only reads."""
-    import warnings
-
-    warnings.filterwarnings("ignore", category=SyntaxWarning)
-    warnings.filterwarnings("ignore", message="invalid escape sequence", category=DeprecationWarning)
 
 
 def _run_plain(command: Callable, arguments: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import gc
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -492,29 +493,40 @@ def scan(
     if plan.bytes_to_analyse() < PARALLEL_MIN_BYTES:
         jobs = 1  # starting worker processes would cost more than it saves
     analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
-    if plan.waiting or any(_parses(*item, rules) for item in plan.queue):
+    parses = bool(plan.waiting) or any(_parses(*item, rules) for item in plan.queue)
+    # the spare worker the CLI started has imported what parsing needs meanwhile: the
+    # first worker (with one, the parent need not import it at all)
+    with_spare = _spare_started()
+    if with_spare is not None and not parses:
+        with_spare.stop_spare()  # a file that needs no parsing is not kept waiting for it
+    spare = parses and with_spare is not None
+    if parses and not (spare and jobs == 1):
         # what parsing a file imports (libcst, the Python rules), imported once here:
-        # forked workers inherit it, and the project phase needs most of it anyway
+        # forked workers inherit it
         import mcplint.context  # noqa: F401
         import mcplint.mcp.builder  # noqa: F401
         import mcplint.parse  # noqa: F401
 
         analysed = [rule if rule.scope == "text" else rule.load() for rule in rules]
     while plan.queue:
-        for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project):
+        for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project, spare):
             plan.done(result)
+        spare = False  # taken by the first run
 
     # the project phase: follow untrusted input from handlers into other functions and files
     facts = {path: r.facts for path, r in results.items() if r.facts is not None}
     if facts:
-        from mcplint.context import place_pending
         from mcplint.mcp.summary import follow
-        from mcplint.registry import rule_by_code
+        from mcplint.registry import known_rules
 
+        infos = {rule.code: rule for rule in known_rules()}
         with collector_paused():
-            pending = follow(facts, index, rule_by_code())
-            for finding in place_pending(pending, contents, rule_by_code(), locate=_locator(jobs)):
-                results[finding.path].findings.append(finding)
+            pending = follow(facts, index, infos)
+            if pending:  # located in the files they land in, parsed again
+                from mcplint.context import place_pending
+
+                for finding in place_pending(pending, contents, infos, locate=_locator(jobs)):
+                    results[finding.path].findings.append(finding)
     findings: list[Finding] = []
     for path, result in results.items():
         result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
@@ -645,14 +657,14 @@ class _Plan:
 
 
 def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tuple = (),
-              project: Project | None = None):
+              project: Project | None = None, spare: bool = False):
     """The per-file phase, in worker processes the scan can stop (see `mcplint.workers`).
 
     `work`: (path, bytes, mode, kind) items; the caller may add to it while it reads
     results. A file that runs over MAX_FILE_SECONDS, or crashes its worker, becomes an
     MCP002 diagnostic and the scan goes on. Results are keyed by path and sorted
     afterwards, so the output does not depend on the number of workers or the order
-    they finish in.
+    they finish in. `spare`: give the work to the spare worker the CLI started first.
     """
     from mcplint import workers
 
@@ -663,8 +675,10 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
         def failed(item, why: str) -> FileResult:
             return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)], mode=item[2])
 
+        use = workers.Use(__name__, "_analyse_item", dict(rules=rules, index=index, extra_sinks=extra_sinks,
+                                                          project=project)) if spare else None
         try:
-            yield from workers.run(work, analyse, failed, jobs=jobs, budget=MAX_FILE_SECONDS)
+            yield from workers.run(work, analyse, failed, jobs=jobs, budget=MAX_FILE_SECONDS, use=use)
             return
         except OSError:  # no process support here (sandboxes): analyse in this process
             pass
@@ -719,6 +733,23 @@ def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: 
                                 extra_sinks=extra_sinks, kind=kind, in_scan=True, project=project)
     result.mode = mode
     return result
+
+
+def warm_up() -> None:
+    """What analysing Python files imports: libcst, the MCP model and every rule (run by
+    the spare worker the CLI starts, `workers.start_spare`)."""
+    import mcplint.context  # noqa: F401
+    import mcplint.mcp.builder  # noqa: F401
+    import mcplint.parse  # noqa: F401
+    from mcplint.registry import all_rules
+
+    all_rules()
+
+
+def _spare_started():
+    """`mcplint.workers` if the CLI started a spare worker there (and workers are used)."""
+    workers = sys.modules.get("mcplint.workers")  # imported by whoever started one
+    return workers if workers is not None and workers.has_spare() and MAX_FILE_SECONDS > 0 else None
 
 
 _WORKER: dict = {}

@@ -13,11 +13,14 @@ where fork is not available or safe (Windows, macOS) the caller analyses in-proc
 
 from __future__ import annotations
 
+import functools
+import importlib
 import multiprocessing
 import os
 import sys
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 # What the caller does for one item, and the result for an item that overran or crashed.
@@ -29,8 +32,29 @@ def available() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _serve(conn, analyse: Analyse) -> None:
-    """A worker: analyse items until told to stop (None)."""
+@dataclass(frozen=True)
+class Use:
+    """What a spare worker (`start_spare`) analyses items with: `module.name(item, **kwargs)`.
+    Named, not pickled: the function of a scan is made after the spare was forked."""
+
+    module: str
+    name: str
+    kwargs: dict = field(default_factory=dict)
+
+    def function(self) -> Analyse:
+        return functools.partial(getattr(importlib.import_module(self.module), self.name), **self.kwargs)
+
+
+def _serve(conn, analyse: Analyse | None, warm: tuple[str, str] | None = None) -> None:
+    """A worker: analyse items until told to stop (None). A spare first calls
+    `warm` (module, function) and waits for a `Use`."""
+    if warm is not None:
+        try:
+            getattr(importlib.import_module(warm[0]), warm[1])()
+        except KeyboardInterrupt:
+            return
+        except Exception:  # noqa: S110 - the analysis imports the same again and reports what fails
+            pass
     while True:
         try:
             item = conn.recv()
@@ -38,6 +62,9 @@ def _serve(conn, analyse: Analyse) -> None:
             return
         if item is None:
             return
+        if isinstance(item, Use):
+            analyse = item.function()
+            continue
         try:
             reply = ("ok", analyse(item))
         except BaseException as exc:  # handed to the parent, which raises it as in-process analysis would
@@ -49,13 +76,14 @@ def _serve(conn, analyse: Analyse) -> None:
 
 
 class _Worker:
-    def __init__(self, context, analyse: Analyse) -> None:
+    def __init__(self, context, analyse: Analyse | None, warm: tuple[str, str] | None = None) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, analyse), daemon=True)
+        self.process = context.Process(target=_serve, args=(child, analyse, warm), daemon=True)
         self.process.start()
         child.close()
         self.item: tuple | None = None
         self.started = 0.0
+        self.untried = warm is not None  # a spare that has not returned a result yet
 
     def give(self, item: tuple) -> None:
         self.item, self.started = item, time.monotonic()
@@ -76,21 +104,58 @@ class _Worker:
         self.conn.close()
 
 
-def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float) -> Iterator:
+_spare: _Worker | None = None
+
+
+def start_spare(module: str, function: str) -> None:
+    """Fork a worker now, at the start of a command, that calls `module.function()` (the
+    imports analysing a file needs: libcst and the rules, ~0.2 s) while the command
+    starts up, reads its configuration and its files on the other core. The first `run`
+    given a `use` takes it as one of its workers. Only where workers fork, and with a
+    second core to do it on."""
+    global _spare
+    if _spare is None and available() and cpu_count() > 1:
+        _spare = _Worker(multiprocessing.get_context("fork"), None, warm=(module, function))
+
+
+def has_spare() -> bool:
+    return _spare is not None
+
+
+def stop_spare() -> None:
+    """Stop the spare worker if no run took it (the command needed no analysis)."""
+    global _spare
+    if _spare is not None:
+        _spare.stop(kill=True)
+        _spare = None
+
+
+def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float,
+        use: Use | None = None) -> Iterator:
     """Results of `analyse(item)` for every item, in completion order, from up to `jobs`
     workers. `items` may be a deque that the caller extends while it reads results (work
     found from earlier results); the run ends when it is empty and no worker is busy.
+    `use`: `analyse` by name, for the spare worker (`start_spare`), which this run then
+    takes as its first worker.
 
     An item still running after `budget` seconds (0: no budget) gets
     `on_failure(item, "exceeded the N s budget for one file")`; an item whose worker
     died gets `on_failure(item, "crashed the analysis (...)")`.
     """
+    global _spare
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("fork")
     pending = items if isinstance(items, deque) else deque(items)
     idle: list[_Worker] = []
     busy: dict[object, _Worker] = {}
+    if use is not None and _spare is not None and pending:
+        spare, _spare = _spare, None
+        try:
+            spare.conn.send(use)
+            idle.append(spare)
+        except OSError:  # it is gone: the run forks its own
+            spare.stop(kill=True)
     try:
         while pending or busy:
             while pending and (idle or len(busy) < jobs):
@@ -109,11 +174,15 @@ def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, 
                     worker.process.join(timeout=5)  # reap it: its exit code says how it died
                     code = worker.process.exitcode
                     worker.stop(kill=True)
+                    if worker.untried:  # the spare may have died before its first item: tried again
+                        pending.appendleft(worker.item)
+                        continue
                     how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                     yield on_failure(worker.item, f"crashed the analysis ({how})")
                     continue
                 if status == "error":
                     raise value
+                worker.untried = False
                 idle.append(worker)
                 yield value
             if budget > 0:

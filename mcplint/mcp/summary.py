@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.project import ModuleIndex
-from mcplint.mcp.taint import NAMED_ESCAPE
 
 MAX_DEPTH = 6  # calls followed from a handler before giving up
+# A project's own quoting helper (`quote_sql_string`, `escape_shell_arg`,
+# `sanitize_identifier`) on the way (`taint.FunctionFlow`): mcplint cannot see that it
+# is right, only what it claims. Defined here: the project phase imports no libcst.
+NAMED_ESCAPE = "named-escape"
 
 Step = tuple[int, str]  # (node ordinal, note)
 

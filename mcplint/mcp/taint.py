@@ -27,6 +27,7 @@ from mcplint.mcp.builder import node_source, string_value
 from mcplint.mcp.metadata import module_constant
 from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
+from mcplint.mcp.summary import NAMED_ESCAPE
 
 MAX_STEPS = 12
 
@@ -50,9 +51,6 @@ PARTIAL_SANITIZERS = frozenset(
 )
 
 
-# A project's own quoting helper (`quote_sql_string`, `escape_shell_arg`,
-# `sanitize_identifier`): mcplint cannot see that it is right, only what it claims.
-NAMED_ESCAPE = "named-escape"
 # Returned by a helper of this file that validates (a validator call, a containment check).
 GUARDED = "guarded-by-helper"
 _ESCAPE_NAME = re.compile(r"(?:^|_)(?:quote|escape|sanitize|sanitise)(?:_|$)", re.IGNORECASE)

@@ -1,0 +1,135 @@
+"""The spare worker `mcplint scan` forks at start-up (`workers.start_spare`): it imports
+libcst and the rules on the other core while the CLI starts, then analyses; the report
+is the one a scan without it gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mcplint import engine, workers
+from mcplint.config import Config
+
+pytestmark = pytest.mark.skipif(not workers.available() or workers.cpu_count() < 2,
+                                reason="a spare worker needs forked workers and a second core")
+
+SERVER = textwrap.dedent("""\
+    import subprocess
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("ops")
+
+
+    @mcp.tool()
+    def run(command: str) -> str:
+        return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+""")
+# the sink sits in a helper module: the project phase finds it, and parses the helper
+# again to place the finding
+HELPER = {
+    "server.py": SERVER.replace("import subprocess\n", "from shell import run_line\n").replace(
+        "subprocess.run(command, shell=True, capture_output=True, text=True).stdout", "run_line(command)"),
+    "shell.py": "import subprocess\n\n\ndef run_line(line: str) -> str:\n"
+                "    return subprocess.run(line, shell=True, capture_output=True, text=True).stdout\n",
+}
+PROBE = textwrap.dedent("""\
+    import sys
+    from mcplint import workers
+    if sys.argv[1] == "spare":
+        workers.start_spare("mcplint.engine", "warm_up")
+    from mcplint.cli import main
+    sys.argv = ["mcplint", "scan", "--format", "json", "--isolated", *sys.argv[2:]]
+    try:
+        main()
+    except SystemExit:
+        pass
+    sys.stderr.write("LIBCST=%s SPARE=%s\\n" % ("libcst" in sys.modules, workers.has_spare()))
+""")
+
+
+def _probe(mode: str, path: Path, *options: str) -> tuple[str, list[dict]]:
+    done = subprocess.run([sys.executable, "-c", PROBE, mode, str(path), *options], capture_output=True, text=True,
+                          timeout=120)
+    return done.stderr.strip().splitlines()[-1], json.loads(done.stdout)["findings"]
+
+
+@pytest.mark.parametrize(("files", "parent_parses"), [({"server.py": SERVER}, False), (HELPER, True)])
+def test_the_spare_analyses_and_the_report_is_the_same(tmp_path: Path, files: dict, parent_parses: bool) -> None:
+    """As pre-commit runs it: the server changed since the last run, whose cache holds
+    the rules' table (without it, selecting the rules imports them, and libcst too)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).write_text(text)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    _probe("plain", root, *cache)
+    (root / "server.py").write_text(files["server.py"] + "# edited\n")
+    spare, found = _probe("spare", root, *cache)
+    plain, expected = _probe("plain", root, "--no-cache")
+    assert plain == "LIBCST=True SPARE=False"
+    # the spare was taken; the command itself imported libcst only to place the finding
+    # the project phase found in the helper module
+    assert spare == f"LIBCST={parent_parses} SPARE=False"
+    assert [f["code"] for f in found] == ["MCP301"] and found == expected
+
+
+def test_a_spare_not_needed_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text("def total(items):\n    return sum(items)\n")
+    workers.start_spare("mcplint.engine", "warm_up")
+    process = workers._spare.process
+    try:
+        result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    finally:
+        workers.stop_spare()
+    assert result.parsed == 0 and not result.findings
+    process.join(timeout=5)
+    assert not process.is_alive()
+
+
+def _scan_with_spare(tmp_path: Path, warm: str = "mcplint.engine:warm_up"):
+    workers.start_spare(*warm.split(":"))
+    try:
+        result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+        assert not workers.has_spare()  # the scan took it
+        return result
+    finally:
+        workers.stop_spare()
+
+
+def dies_warming_up() -> None:
+    time.sleep(0.5)  # the scan has given it a file by then
+    os._exit(3)
+
+
+def test_a_spare_that_died_before_its_first_file_costs_no_diagnostic(tmp_path: Path) -> None:
+    """Its file goes to a worker of the scan's own, as if there had been no spare."""
+    (tmp_path / "server.py").write_text(SERVER)
+    result = _scan_with_spare(tmp_path, f"{__name__}:dies_warming_up")
+    assert [(f.path, f.code) for f in result.active] == [("server.py", "MCP301")]
+
+
+def test_a_crash_in_the_spare_costs_one_file_not_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a crash in a worker forked by the scan: a diagnostic for the file (tried again
+    in a fresh worker if the spare had not analysed a file yet), the rest analysed."""
+    (tmp_path / "a_server.py").write_text(SERVER)
+    (tmp_path / "crash.py").write_text(SERVER)
+    real = engine.analyse_file_bytes
+
+    def crashing(path, data, rules, **kwargs):
+        if path == "crash.py":
+            os.kill(os.getpid(), 9)  # in the worker only
+        return real(path, data, rules, **kwargs)
+
+    monkeypatch.setattr(engine, "analyse_file_bytes", crashing)  # before the fork: the spare has it too
+    result = _scan_with_spare(tmp_path)
+    codes = {(f.path, f.code) for f in result.active}
+    assert ("a_server.py", "MCP301") in codes
+    [crash] = [f for f in result.active if f.path == "crash.py"]
+    assert crash.code == "MCP002" and "crashed the analysis (signal 9)" in crash.message
