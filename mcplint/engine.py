@@ -495,12 +495,13 @@ def scan(
     analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
     parses = bool(plan.waiting) or any(_parses(*item, rules) for item in plan.queue)
     # the spare worker the CLI started has imported what parsing needs meanwhile: the
-    # first worker (with one, the parent need not import it at all)
+    # first worker. Alone with one file (a pre-commit run), the parent need not import it
+    # at all; with more, a finding may land in another file, and placing it needs libcst
     with_spare = _spare_started()
     if with_spare is not None and not parses:
         with_spare.stop_spare()  # a file that needs no parsing is not kept waiting for it
     spare = parses and with_spare is not None
-    if parses and not (spare and jobs == 1):
+    if parses and not (spare and jobs == 1 and len(plan.queue) + len(plan.waiting) == 1):
         # what parsing a file imports (libcst, the Python rules), imported once here:
         # forked workers inherit it
         import mcplint.context  # noqa: F401
