@@ -154,7 +154,8 @@ class SensitiveDataLogged(Rule):
     `token[:4]` or `token[-4:]` (at most 8 characters), and the result of any other
     function (`mask(token)`, `hashlib.sha256(...)`). Loop variables (`for token in
     text.split()`) are words, not credentials. Objects such as a settings instance
-    are not followed into their fields.
+    are not followed into their fields. Keyword arguments passed on with `**`
+    (a logging facade forwarding `exc_info` or `extra`) are not part of the message.
 
     ## Why is this bad?
     Logs are copied to files, terminals, log services and support tickets, and are
@@ -337,6 +338,8 @@ class SensitiveDataLogged(Rule):
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value in CONTROL_KEYWORDS:
                 continue
+            if arg.star == "**":
+                continue  # keyword arguments passed on (`exc_info`, `extra`): not in the message
             found = self._sensitive(arg.value)
             if found is not None:
                 what, confidence = found
