@@ -1,13 +1,24 @@
 """`python -m mcplint` and the `mcplint` command."""
 
+import os
 import sys
 
 from mcplint import quiet_scanned_code_warnings
 
 
+def _may_parse(argv: list[str]) -> bool:
+    """Might `mcplint scan` with these arguments parse Python? Not when every argument
+    that is not an option names a file other than Python source (a pre-commit run on a
+    `.env` or a Dockerfile); with a folder, a Python file, or no path, it might."""
+    if argv[:1] != ["scan"]:
+        return False
+    words = [word for word in argv[1:] if not word.startswith("-")]
+    return not words or not all(os.path.isfile(word) and not word.endswith((".py", ".pyw")) for word in words)
+
+
 def main() -> None:
     quiet_scanned_code_warnings()
-    spare = sys.argv[1:2] == ["scan"]
+    spare = _may_parse(sys.argv[1:])
     if spare:
         # analysing a Python file needs libcst and the rules (~0.2 s to import): a worker
         # forked now imports them on the other core while the CLI starts up

@@ -17,6 +17,7 @@ import functools
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -76,14 +77,21 @@ def _serve(conn, analyse: Analyse | None, warm: tuple[str, str] | None = None) -
 
 
 class _Worker:
-    def __init__(self, context, analyse: Analyse | None, warm: tuple[str, str] | None = None) -> None:
+    def __init__(self, context, analyse: Analyse) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, analyse, warm), daemon=True)
+        self.process = context.Process(target=_serve, args=(child, analyse), daemon=True)
         self.process.start()
         child.close()
         self.item: tuple | None = None
         self.started = 0.0
-        self.untried = warm is not None  # a spare that has not returned a result yet
+        self.untried = False  # a spare that has not returned a result yet
+
+    @classmethod
+    def spare(cls, spare: _Spare) -> _Worker:
+        worker = cls.__new__(cls)
+        worker.conn, worker.process = _Ends(spare.replies, spare.requests), spare
+        worker.item, worker.started, worker.untried = None, 0.0, True
+        return worker
 
     def give(self, item: tuple) -> None:
         self.item, self.started = item, time.monotonic()
@@ -104,7 +112,81 @@ class _Worker:
         self.conn.close()
 
 
-_spare: _Worker | None = None
+class _Ends:
+    """The parent's or the spare's ends of two pipes, as one duplex `Connection`."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        from multiprocessing.connection import Connection
+
+        self._in, self._out = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
+
+    def send(self, obj) -> None:
+        self._out.send(obj)
+
+    def recv(self):
+        return self._in.recv()
+
+    def fileno(self) -> int:  # what `multiprocessing.connection.wait` waits on
+        return self._in.fileno()
+
+    def close(self) -> None:
+        self._in.close()
+        self._out.close()
+
+
+class _Spare:
+    """The spare worker: forked with `os.fork` (a `multiprocessing.Process` costs ~10 ms
+    more to start and stop, paid by every run that then has no use for it), with the
+    `Process` methods `_Worker` uses."""
+
+    def __init__(self, module: str, function: str) -> None:
+        requests, replies = os.pipe(), os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the spare: it serves, then exits without the parent's exit handlers
+            os.close(requests[1])
+            os.close(replies[0])
+            code = 1
+            try:
+                _serve(_Ends(requests[0], replies[1]), None, (module, function))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(requests[0])
+        os.close(replies[1])
+        self.requests, self.replies = requests[1], replies[0]  # the parent's ends
+        self.exitcode: int | None = None
+
+    def is_alive(self) -> bool:
+        self._reap(block=False)
+        return self.exitcode is None
+
+    def kill(self) -> None:
+        if self.exitcode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def join(self, timeout: float | None = None) -> None:
+        if timeout is None:
+            self._reap(block=True)
+            return
+        deadline = time.monotonic() + timeout
+        while self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def _reap(self, block: bool) -> None:
+        if self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                self.exitcode = -signal.SIGKILL
+                return
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+
+
+_spare: _Spare | None = None
 
 
 def start_spare(module: str, function: str) -> None:
@@ -115,7 +197,7 @@ def start_spare(module: str, function: str) -> None:
     second core to do it on."""
     global _spare
     if _spare is None and available() and cpu_count() > 1:
-        _spare = _Worker(multiprocessing.get_context("fork"), None, warm=(module, function))
+        _spare = _Spare(module, function)
 
 
 def has_spare() -> bool:
@@ -126,7 +208,10 @@ def stop_spare() -> None:
     """Stop the spare worker if no run took it (the command needed no analysis)."""
     global _spare
     if _spare is not None:
-        _spare.stop(kill=True)
+        _spare.kill()
+        _spare.join()
+        os.close(_spare.requests)
+        os.close(_spare.replies)
         _spare = None
 
 
@@ -150,7 +235,7 @@ def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, 
     idle: list[_Worker] = []
     busy: dict[object, _Worker] = {}
     if use is not None and _spare is not None and pending:
-        spare, _spare = _spare, None
+        spare, _spare = _Worker.spare(_spare), None
         try:
             spare.conn.send(use)
             idle.append(spare)

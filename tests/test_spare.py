@@ -83,14 +83,14 @@ def test_the_spare_analyses_and_the_report_is_the_same(tmp_path: Path, files: di
 def test_a_spare_not_needed_is_stopped(tmp_path: Path) -> None:
     (tmp_path / "notes.py").write_text("def total(items):\n    return sum(items)\n")
     workers.start_spare("mcplint.engine", "warm_up")
-    process = workers._spare.process
+    spare = workers._spare
     try:
         result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+        assert not workers.has_spare()  # stopped by the scan, not at the end of the command
     finally:
         workers.stop_spare()
     assert result.parsed == 0 and not result.findings
-    process.join(timeout=5)
-    assert not process.is_alive()
+    assert spare.exitcode == -9  # killed, and reaped
 
 
 def _scan_with_spare(tmp_path: Path, warm: str = "mcplint.engine:warm_up"):
@@ -133,3 +133,15 @@ def test_a_crash_in_the_spare_costs_one_file_not_the_scan(tmp_path: Path, monkey
     assert ("a_server.py", "MCP301") in codes
     [crash] = [f for f in result.active if f.path == "crash.py"]
     assert crash.code == "MCP002" and "crashed the analysis (signal 9)" in crash.message
+
+
+def test_the_command_starts_a_spare_only_where_it_may_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcplint.__main__ import _may_parse
+
+    monkeypatch.chdir(tmp_path)
+    for name in (".env", "Dockerfile", "server.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    assert _may_parse(["scan"]) and _may_parse(["scan", "--format", "json"])  # the current folder
+    assert _may_parse(["scan", "server.py", ".env"]) and _may_parse(["scan", str(tmp_path)])
+    assert not _may_parse(["scan", "--force-exclude", ".env", "Dockerfile"])  # a pre-commit run on these
+    assert not _may_parse(["baseline", "write", "."])
