@@ -19,19 +19,22 @@ def _may_parse(argv: list[str]) -> bool:
 def main() -> None:
     quiet_scanned_code_warnings()
     spare = _may_parse(sys.argv[1:])
-    if spare:
-        # analysing a Python file needs libcst and the rules (~0.2 s to import): a worker
-        # forked now imports them on the other core while the CLI starts up
-        from mcplint import workers
-
-        workers.start_spare("mcplint.engine", "warm_up")
-    from mcplint.cli import main as cli
-
     try:
-        cli()
-    finally:
         if spare:
-            workers.stop_spare()  # if the scan did not take it
+            # analysing a Python file needs libcst and the rules (~0.2 s to import): a
+            # worker forked now imports them on the other core while the CLI starts up
+            from mcplint import workers
+
+            workers.start_spare("mcplint.engine", "warm_up")
+        from mcplint.cli import main as cli
+
+        cli()
+    except KeyboardInterrupt:  # before the CLI handles it: while importing
+        sys.stderr.write("mcplint: interrupted\n")
+        sys.exit(130)
+    finally:
+        if spare and "mcplint.workers" in sys.modules:
+            sys.modules["mcplint.workers"].stop_spare()  # if the scan did not take it
 
 
 if __name__ == "__main__":
