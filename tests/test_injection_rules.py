@@ -131,11 +131,14 @@ def test_object_class_names_a_class_only_when_the_value_is_no_text(annotation, e
 
 
 def test_a_query_object_is_not_sql_text_but_its_text_field_is() -> None:
+    """The project's own query objects, not a library's class that wraps the text."""
     source = """
     import sqlite3
     from typing import NewType
     from mcp.server.fastmcp import FastMCP
-    from app.queries import SavedQuery, bus
+    from neo4j import Query
+    from reports.queries import SavedQuery, bus
+    from .jobs import Job
 
     mcp = FastMCP("reports")
     Sql = NewType("Sql", str)
@@ -145,11 +148,21 @@ def test_a_query_object_is_not_sql_text_but_its_text_field_is() -> None:
         return bus.execute(query)
 
     @mcp.tool()
+    def run_job(query: Job) -> list:
+        return bus.execute(query)
+
+    @mcp.tool()
     def run_saved_text(query: SavedQuery) -> list:
         return sqlite3.connect("a.db").execute(query.sql).fetchall()
 
     @mcp.tool()
     def run_aliased(query: Sql) -> list:
         return sqlite3.connect("a.db").execute(query).fetchall()
+
+    @mcp.tool()
+    def run_cypher(query: Query) -> list:
+        return session.execute(query)
     """
-    assert [line for line, _ in _confidences(source, "MCP302")] == [16, 20]
+    rules = [r for r in all_rules() if r.code == "MCP302"]
+    result = analyse_source("reports/server.py", textwrap.dedent(source).encode(), rules)
+    assert [f.span.line for f in result.findings if f.code == "MCP302"] == [22, 26, 30]

@@ -375,10 +375,13 @@ def object_class(annotation: str | None) -> str | None:
 
 
 def command_object(ctx, params: list[Param], expr: cst.CSTNode) -> bool:
-    """`expr` is an object of a class (`object_class`) rather than text: one of `params`
-    typed so (`query: ListOrdersQuery`), or built by calling the class (`SaveDraft(...)`).
-    A command or query object the project runs itself. A name bound by assignment in
-    the file is an alias, maybe of `str` (`Statement = NewType("Statement", str)`)."""
+    """`expr` is an object of one of the project's own classes (`object_class`) rather
+    than text: one of `params` typed so (`query: ListOrdersQuery`), or built by calling
+    the class (`SaveDraft(...)`). A command or query object the project runs itself.
+
+    The project's own: defined in the file, or imported relatively or from the package
+    the file is in. A library's class may wrap text (neo4j's `Query`), and a name bound
+    by assignment in the file is an alias, maybe of `str` (`Statement = NewType(...)`)."""
     kind = type(expr)
     if kind is cst.Name:
         param = next((p for p in params if p.name == expr.value), None)
@@ -387,7 +390,12 @@ def command_object(ctx, params: list[Param], expr: cst.CSTNode) -> bool:
         cls = object_class(dotted(expr.func))
     else:
         return False
-    return cls is not None and module_constant(ctx, cls.split(".")[0]) is None
+    if cls is None or module_constant(ctx, cls.split(".")[0]) is not None:
+        return False
+    if not ctx.imports.is_imported(cls):
+        return True  # a class of this file
+    root = ctx.imports.qualify_dotted(cls).split(".")[0]
+    return root == "" or root in ctx.path.split("/")[:-1]  # `from .jobs import Command`, `from pkg.jobs ...`
 
 
 def source_label(taint: Taint, nodes) -> str:
