@@ -23,8 +23,8 @@ class ReadOnlyHintOnWritingTool(Rule):
       deletes or writes (`rm`, `kubectl delete`, `git push`, GitPython's
       `repo.git.checkout()`);
     - executes SQL text the client wrote (`cursor.execute(query)`), unless the code
-      lets only `SELECT` through or uses a read-only connection; a command or query
-      object (`bus.execute(ListTasks(owner=owner))`) is not SQL text.
+      lets only `SELECT` through or uses a read-only connection; an object of the
+      project's own class (`bus.execute(ListTasks(owner=owner))`) is not SQL text.
 
     Confidence is high for a known API in the tool's own body, medium in a helper, and
     low when only a method's name says it writes (`client.create_issue(...)`,

@@ -169,8 +169,9 @@ class ToolSqlInjection(Rule):
     injection but a SQL console for whoever steers the agent. It gets its own message,
     high severity and medium confidence, and needs a parameter named like SQL
     (`sql`, `query`, `statement`). A command or query object is not SQL text: a
-    parameter typed as a class (`query: ListOrdersQuery`) or a value built by calling
-    one (`bus.execute(ListOrders(owner=owner))`) that the project's own `execute` runs.
+    parameter typed as one of the project's own classes (`query: ListOrdersQuery`) or
+    a value built by calling one (`bus.execute(ListOrders(owner=owner))`); a library's
+    class (neo4j's `Query`) may hold the statement's text and still counts.
 
     Confidence is lowered, never to silence, where a guard is visible but unproven:
     medium when the value passed through a function of the same file, low when that
