@@ -9,6 +9,9 @@ The rest of the scan goes on either way.
 
 Workers are forked (cheap: the parent's imported modules and rules are shared);
 where fork is not available or safe (Windows, macOS) the caller analyses in-process.
+One, the spare (`start_spare`), is forked as `mcplint scan` starts, before the command
+has imported anything much: it imports libcst and the rules on the other core while
+the command starts up, and the first `run` takes it as one of its workers.
 """
 
 from __future__ import annotations
