@@ -10,7 +10,9 @@ given) holds:
   across files) runs again from the summaries on every run that changed anything, so
   a changed helper correctly changes the findings of the unchanged tool that calls it;
 - the whole result of the last scan, returned as is when no file changed — without
-  importing libcst or the rules at all.
+  importing libcst or the rules at all;
+- where cross-file findings were placed (node positions, by file content): a file
+  unchanged since is not parsed again to place them.
 
 Beside them, one file per version of mcplint's code holds what the engine needs of
 each rule before it parses anything (`registry.RuleInfo`): a scan whose files need no
@@ -36,7 +38,7 @@ from typing import Any
 
 import mcplint
 
-FORMAT = 2
+FORMAT = 3
 KEEP = 8  # cache files kept (one per scan setting); the oldest go first
 TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -72,6 +74,8 @@ class Entry:
     files: dict[str, tuple[str, str, str, Any]] = field(default_factory=dict)  # path -> (digest, mode, kind, result)
     manifest: dict[str, str] = field(default_factory=dict)  # path -> digest (or "!reason") of the last scan
     final: dict[str, Any] | None = None  # the last ScanResult's fields
+    # path -> (digest, spans, header lines, encoding): where cross-file findings were placed
+    located: dict[str, tuple] = field(default_factory=dict)
 
 
 class Cache:
@@ -112,6 +116,11 @@ class Cache:
         if cached is not None and cached[:3] == (data_digest, mode, kind):
             return cached[3]
         return None
+
+    def located(self, manifest: dict[str, str]) -> dict[str, tuple]:
+        """What the last scan located in files unchanged since (`summary.place_pending`)."""
+        return {path: where for path, (data_digest, *where) in self.entry.located.items()
+                if manifest.get(path) == data_digest}
 
     def save(self, entry: Entry) -> None:
         if self._write(self.path, entry):

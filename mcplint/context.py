@@ -14,17 +14,17 @@ import ast
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
 from mcplint.deps import Project
-from mcplint.finding import Confidence, Evidence, Finding, Severity, Span, TraceStep, source_lines
+from mcplint.finding import Confidence, Evidence, Finding, Severity, Span, placed_finding
 from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
-from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, Pending, SinkHit
+from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, SinkHit
 from mcplint.parse import parse_module
 from mcplint.positions import Positions, syntax_of
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
@@ -405,7 +405,7 @@ def place(positions: Positions, lines: list[str], path: str, items) -> list[Find
             suppress |= _header_lines(function, positions)
         steps = [(step_path, span(step_node), note) for step_path, step_node, note in trace
                  if isinstance(step_node, Span) or positions.get(step_node) is not None]
-        out.append(_finding(meta, path, where, message, severity, confidence, lines, label, steps, suppress))
+        out.append(placed_finding(meta, path, where, message, severity, confidence, lines, label, steps, suppress))
     return out
 
 
@@ -414,56 +414,9 @@ def _span(rng) -> Span:
     return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
 
-def _finding(meta, path: str, where: Span, message: str, severity: Severity, confidence: Confidence,
-             lines: list[str], handler: str | None, steps, suppress: set[int]) -> Finding:
-    """A placed finding; `steps`: (path, span, note), the path of a step in this file
-    written as ""."""
-    return Finding(
-        rule=meta,
-        path=path,
-        span=where,
-        message=message,
-        severity=severity,
-        confidence=confidence,
-        snippet=lines[where.line - 1].strip() if 0 < where.line <= len(lines) else "",
-        handler=handler,
-        trace=tuple(TraceStep(step_span, note, "" if step_path == path else step_path)
-                    for step_path, step_span, note in steps),
-        suppress_lines=frozenset(suppress),
-    )
-
-
-def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict,
-                  locate: Callable[[list[tuple]], Iterable[tuple]] | None = None) -> list[Finding]:
-    """Findings for sinks reached across functions: read positions where they land.
-
-    Each file involved is parsed again, once (`locate_nodes`): cheaper than computing
-    positions for every analysed file in case a finding lands there. `locate` does
-    that for a list of (path, bytes, ordinals), in other processes (`engine`).
-    """
-    wanted: dict[str, set[int]] = {}
-    for item in pending:
-        wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
-        for path, node, _ in item.trace:
-            wanted.setdefault(path, set()).add(node)
-    jobs = [(path, contents[path], frozenset(ordinals)) for path, ordinals in sorted(wanted.items())]
-    located = {path: (spans, headers, lines)
-               for path, spans, headers, lines in (locate(jobs) if locate is not None else (locate_nodes(*j) for j in jobs))}
-    out = []
-    for item in pending:
-        spans, headers, lines = located[item.path]
-        where = spans[item.node]
-        suppress = set(range(where.line, where.end_line + 1))
-        if item.statement is not None:
-            suppress |= headers.get(item.statement, set())
-        steps = [(path, located[path][0][node], note) for path, node, note in item.trace if node in located[path][0]]
-        out.append(_finding(rules_by_code[item.code].meta, item.path, where, item.message, item.severity,
-                            item.confidence, lines, item.handler, steps, suppress))
-    return out
-
-
 def locate_nodes(path: str, data: bytes, ordinals: frozenset[int]):
-    """(path, span of each node ordinal, its header lines, the source lines) of one file."""
+    """(path, span of each node ordinal, its header lines, the file's encoding) of one
+    file (`summary.place_pending`)."""
     module = parse_module(data)
     tree = walk.Tree(module)
     positions = Positions(module, syntax_of(data), tree)
@@ -474,7 +427,7 @@ def locate_nodes(path: str, data: bytes, ordinals: frozenset[int]):
             node = tree.nodes[number]
             spans[number] = _span(positions.get(node))
             headers[number] = _header_lines(node, positions)
-    return path, spans, headers, source_lines(data.decode(module.encoding, "replace"))
+    return path, spans, headers, module.encoding
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:

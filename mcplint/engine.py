@@ -122,8 +122,7 @@ def _diagnostic(code: str, path: str, span: Span, detail: str) -> Finding:
 def analyse_source(path: str, data: bytes, rules: Sequence[type[Rule] | RuleInfo], project: Project | None = None) -> FileResult:
     """Every finding for one file on its own (calls followed within it), suppressions applied.
     A file whose name a text rule wants (`Dockerfile`, `.env`) is read as text."""
-    from mcplint.context import place_pending
-    from mcplint.mcp.summary import follow
+    from mcplint.mcp.summary import follow, place_pending
     from mcplint.registry import rule_by_code
 
     index = ModuleIndex([path])
@@ -132,7 +131,7 @@ def analyse_source(path: str, data: bytes, rules: Sequence[type[Rule] | RuleInfo
     result = analyse_file_bytes(path, data, rules, index=index, kind=kind, project=project)
     if result.facts is not None:
         pending = follow({path: result.facts}, index, rule_by_code())
-        result.findings.extend(place_pending(pending, {path: data}, rule_by_code()))
+        result.findings.extend(place_pending(pending, {path: data}, rule_by_code(), _locate_here)[0])
     result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
     result.findings = _of_enabled(result.findings, rules)
     return result
@@ -494,14 +493,14 @@ def scan(
         jobs = 1  # starting worker processes would cost more than it saves
     analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
     parses = bool(plan.waiting) or any(_parses(*item, rules) for item in plan.queue)
-    # the spare worker the CLI started has imported what parsing needs meanwhile: the
-    # first worker. Alone with one file (a pre-commit run), the parent need not import it
-    # at all; with more, a finding may land in another file, and placing it needs libcst
+    # the spare worker the CLI started has imported what parsing needs meanwhile: it is
+    # the first worker, and the parent does not import it (other workers do, placing
+    # a finding in a file that must be parsed again too, when it comes to that)
     with_spare = _spare_started()
     if with_spare is not None and not parses:
         with_spare.stop_spare()  # a file that needs no parsing is not kept waiting for it
     spare = parses and with_spare is not None
-    if parses and not (spare and jobs == 1 and len(plan.queue) + len(plan.waiting) == 1):
+    if parses and not spare:
         # what parsing a file imports (libcst, the Python rules), imported once here:
         # forked workers inherit it
         import mcplint.context  # noqa: F401
@@ -517,17 +516,18 @@ def scan(
     # the project phase: follow untrusted input from handlers into other functions and files
     facts = {path: r.facts for path, r in results.items() if r.facts is not None}
     if facts:
-        from mcplint.mcp.summary import follow
+        from mcplint.mcp.summary import follow, place_pending
         from mcplint.registry import known_rules
 
         infos = {rule.code: rule for rule in known_rules()}
         with collector_paused():
             pending = follow(facts, index, infos)
-            if pending:  # located in the files they land in, parsed again
-                from mcplint.context import place_pending
-
-                for finding in place_pending(pending, contents, infos, locate=_locator(jobs)):
-                    results[finding.path].findings.append(finding)
+            # placed where they land: files parsed again, unless unchanged and located before
+            known = cache.located(manifest) if cache is not None else None
+            placed, located = place_pending(pending, contents, infos, _locator(jobs), known)
+            for finding in placed:
+                results[finding.path].findings.append(finding)
+        entry.located = {path: (manifest[path], *where) for path, where in {**(known or {}), **located}.items()}
     findings: list[Finding] = []
     for path, result in results.items():
         result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
@@ -708,24 +708,33 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
 
 
 def _locator(jobs: int):
-    """Where cross-file findings are located (`context.place_pending`): in worker
+    """Where cross-file findings are located (`summary.place_pending`): in worker
     processes when there are several, one file each (a parse each)."""
     from mcplint import workers
-    from mcplint.context import locate_nodes
 
     if jobs < 2 or not workers.available():
-        return None
+        return _locate_here
 
     def locate(items: list[tuple]) -> list[tuple]:
         if len(items) > 1:
             try:  # a file the per-file phase parsed does not crash or overrun now; if it did, here
-                return list(workers.run(items, lambda item: locate_nodes(*item), lambda item, why: locate_nodes(*item),
-                                        jobs=jobs, budget=MAX_FILE_SECONDS))
+                return list(workers.run(items, _locate, lambda item, why: _locate(item), jobs=jobs,
+                                        budget=MAX_FILE_SECONDS))
             except OSError:  # no process support here after all
                 pass
-        return [locate_nodes(*item) for item in items]
+        return _locate_here(items)
 
     return locate
+
+
+def _locate(item: tuple) -> tuple:
+    from mcplint.context import locate_nodes  # libcst: imported only when a file is located
+
+    return locate_nodes(*item)
+
+
+def _locate_here(items: list[tuple]) -> list[tuple]:
+    return [_locate(item) for item in items]
 
 
 def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: Project | None) -> FileResult:

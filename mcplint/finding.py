@@ -182,6 +182,25 @@ def source_lines(text: str) -> list[str]:
     return lines
 
 
+def placed_finding(meta: RuleMeta, path: str, where: Span, message: str, severity: Severity, confidence: Confidence,
+                   lines: list[str], handler: str | None, steps, suppress: set[int]) -> Finding:
+    """A finding whose positions are known; `steps`: (path, span, note), the path of a
+    step in this file written as ""."""
+    return Finding(
+        rule=meta,
+        path=path,
+        span=where,
+        message=message,
+        severity=severity,
+        confidence=confidence,
+        snippet=lines[where.line - 1].strip() if 0 < where.line <= len(lines) else "",
+        handler=handler,
+        trace=tuple(TraceStep(step_span, note, "" if step_path == path else step_path)
+                    for step_path, step_span, note in steps),
+        suppress_lines=frozenset(suppress),
+    )
+
+
 def assign_fingerprints(findings: list[Finding]) -> None:
     """Give every finding a fingerprint that survives unrelated edits above it.
 

@@ -210,3 +210,63 @@ def test_a_comment_added_to_any_one_file_leaves_the_report_as_it_was(tmp_path: P
         with (root / name).open("a") as handle:
             handle.write("# edited\n")
         assert _json(root, "--cache-dir", str(cache)) == cold, name
+
+
+def test_a_file_unchanged_since_a_finding_was_placed_in_it_is_not_parsed_again(tmp_path: Path, monkeypatch) -> None:
+    """A finding the project phase places in a helper (a tool's input reaching its sink
+    there) needs the helper's node positions: read once, kept in the cache by the
+    helper's content, and read again only when the helper or the files on the path
+    changed. The report is the cold one either way."""
+    from mcplint import engine
+
+    root = _project(tmp_path / "p")
+    (root / "notes.py").write_text("def total(items):\n    return sum(items)\n")
+    cache = tmp_path / "cache"
+    parsed: list[str] = []
+    real = engine._locate
+
+    def counting(item):
+        parsed.append(item[0])
+        return real(item)
+
+    monkeypatch.setattr(engine, "_locate", counting)
+    first = _json(root, "--cache-dir", str(cache))
+    assert sorted(Path(p).name for p in parsed) == ["helpers.py", "server.py"]  # the sink's file, the tool's
+    (root / "notes.py").write_text("def total(items):\n    return sum(items)  # edited\n")
+    parsed.clear()
+    assert _json(root, "--cache-dir", str(cache)) == first
+    assert parsed == []  # both unchanged: located before
+    assert first == _json(root, "--no-cache")
+    (root / "server.py").write_text(SERVER + "# edited\n")
+    parsed.clear()
+    again = _json(root, "--cache-dir", str(cache))
+    assert [Path(p).name for p in parsed] == ["server.py"]
+    assert again["findings"] == _json(root, "--no-cache")["findings"]
+
+
+def test_place_pending_locates_only_what_it_does_not_know() -> None:
+    from types import SimpleNamespace
+
+    from mcplint.finding import Confidence, Severity, Span
+    from mcplint.mcp.summary import Pending, place_pending
+    from mcplint.registry import rule_by_code
+
+    def pending(node: int) -> Pending:
+        return Pending("MCP301", "h.py", node, None, "m", Severity.HIGH, Confidence.HIGH, "tool `t`",
+                       (("s.py", 3, "parameter `x`"),))
+
+    asked: list[tuple] = []
+
+    def locate(items):
+        asked.extend((path, sorted(ordinals)) for path, _, ordinals in items)
+        return [(path, {n: Span(n) for n in ordinals}, {n: {n} for n in ordinals}, "utf-8") for path, _, ordinals in items]
+
+    contents = {"h.py": b"a\nb\nc\nd\ne\n", "s.py": b"x\ny\nz\n"}
+    known = {"h.py": ({4: Span(4)}, {4: {4}}, "utf-8"), "s.py": ({3: Span(3)}, {3: {3}}, "utf-8")}
+    rules = {"MCP301": SimpleNamespace(meta=rule_by_code()["MCP301"].meta)}
+    found, located = place_pending([pending(4)], contents, rules, locate, known)
+    assert asked == [] and found[0].span == Span(4) and found[0].snippet == "d"
+    found, located = place_pending([pending(4), pending(5)], contents, rules, locate, known)
+    assert asked == [("h.py", [4, 5])]  # s.py's node is known; h.py lacks node 5
+    assert sorted(located["h.py"][0]) == [4, 5] and [f.span.line for f in found] == [4, 5]
+    assert found[1].trace[0].span == Span(3) and found[1].trace[0].path == "s.py"

@@ -10,15 +10,16 @@ handler, the parameter and the path.
 
 Nodes are named by their ordinal in `walk.iter_nodes` order, not by position:
 positions are computed afterwards, only for the files where a finding actually lands
-(`context.place_pending`). While the per-file phase runs, `Reach` tells the scan which
+(`place_pending`). While the per-file phase runs, `Reach` tells the scan which
 modules handlers' input reaches, so that only those are analysed for summaries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
-from mcplint.finding import Confidence, Severity
+from mcplint.finding import Confidence, Finding, Severity, Span, placed_finding, source_lines
 from mcplint.mcp.project import ModuleIndex
 
 MAX_DEPTH = 6  # calls followed from a handler before giving up
@@ -280,3 +281,48 @@ class _Walker:
             handler=self.handler.label,
             trace=trace + tuple((path, node, note) for node, note in hit.steps) + ((path, hit.node, "reaches the sink"),),
         )
+
+
+# What is known of where a file's nodes are: span of each node ordinal, header lines (for
+# suppression comments), the file's encoding (`context.locate_nodes`).
+Located = tuple[dict[int, Span], dict[int, set[int]], str]
+
+
+def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict,
+                  locate: Callable[[list[tuple]], Iterable[tuple]],
+                  known: dict[str, Located] | None = None) -> tuple[list[Finding], dict[str, Located]]:
+    """Findings for sinks reached across functions, with what was located to place them.
+
+    Each file involved is parsed again, once, by `locate` (a list of (path, bytes,
+    ordinals) to `context.locate_nodes` results): cheaper than computing positions for
+    every analysed file in case a finding lands there. `known`: what earlier runs located
+    in files unchanged since; a file whose nodes it holds is not parsed again.
+    """
+    wanted: dict[str, set[int]] = {}
+    for item in pending:
+        wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
+        for path, node, _ in item.trace:
+            wanted.setdefault(path, set()).add(node)
+    known = known or {}
+    located: dict[str, Located] = {}
+    missing = []
+    for path, ordinals in sorted(wanted.items()):
+        if path in known and ordinals <= known[path][0].keys():
+            located[path] = known[path]
+        else:
+            missing.append((path, contents[path], frozenset(ordinals)))
+    for path, spans, headers, encoding in (locate(missing) if missing else ()):
+        before = known.get(path, ({}, {}, encoding))
+        located[path] = ({**before[0], **spans}, {**before[1], **headers}, encoding)
+    lines = {path: source_lines(contents[path].decode(encoding, "replace")) for path, (_, _, encoding) in located.items()}
+    out = []
+    for item in pending:
+        spans, headers, _ = located[item.path]
+        where = spans[item.node]
+        suppress = set(range(where.line, where.end_line + 1))
+        if item.statement is not None:
+            suppress |= headers.get(item.statement, set())
+        steps = [(path, located[path][0][node], note) for path, node, note in item.trace if node in located[path][0]]
+        out.append(placed_finding(rules_by_code[item.code].meta, item.path, where, item.message, item.severity,
+                                  item.confidence, lines[item.path], item.handler, steps, suppress))
+    return out, located
