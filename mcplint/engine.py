@@ -503,10 +503,7 @@ def scan(
     if parses and not spare:
         # what parsing a file imports (libcst, the Python rules), imported once here:
         # forked workers inherit it
-        import mcplint.context  # noqa: F401
-        import mcplint.mcp.builder  # noqa: F401
-        import mcplint.parse  # noqa: F401
-
+        _import_parsing()
         analysed = [rule if rule.scope == "text" else rule.load() for rule in rules]
     while plan.queue:
         for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project, spare):
@@ -670,16 +667,16 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
     from mcplint import workers
 
     if workers.available() and MAX_FILE_SECONDS > 0 and work:
-        def analyse(item) -> FileResult:
-            return _analyse_item(item, rules, index, extra_sinks, project)
+        # by name too: the spare was forked before this scan's arguments existed
+        use = workers.Use(__name__, "_analyse_item", dict(rules=rules, index=index, extra_sinks=extra_sinks,
+                                                          project=project))
 
         def failed(item, why: str) -> FileResult:
             return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)], mode=item[2])
 
-        use = workers.Use(__name__, "_analyse_item", dict(rules=rules, index=index, extra_sinks=extra_sinks,
-                                                          project=project)) if spare else None
         try:
-            yield from workers.run(work, analyse, failed, jobs=jobs, budget=MAX_FILE_SECONDS, use=use)
+            yield from workers.run(work, use.function(), failed, jobs=jobs, budget=MAX_FILE_SECONDS,
+                                   use=use if spare else None)
             return
         except OSError:  # no process support here (sandboxes): analyse in this process
             pass
@@ -745,14 +742,19 @@ def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: 
     return result
 
 
-def warm_up() -> None:
-    """What analysing Python files imports: libcst, the MCP model and every rule (run by
-    the spare worker the CLI starts, `workers.start_spare`)."""
+def _import_parsing() -> None:
+    """Import what analysing a Python file needs: libcst and the MCP model."""
     import mcplint.context  # noqa: F401
     import mcplint.mcp.builder  # noqa: F401
     import mcplint.parse  # noqa: F401
+
+
+def warm_up() -> None:
+    """What analysing Python files imports, and every rule (run by the spare worker the
+    CLI starts, `workers.start_spare`)."""
     from mcplint.registry import all_rules
 
+    _import_parsing()
     all_rules()
 
 
