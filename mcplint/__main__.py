@@ -34,7 +34,7 @@ def main() -> None:
         sys.exit(130)
     finally:
         if spare and "mcplint.workers" in sys.modules:
-            sys.modules["mcplint.workers"].stop_spare()  # if the scan did not take it
+            sys.modules["mcplint.workers"].stop_kept()  # if the scan did not take it
 
 
 if __name__ == "__main__":

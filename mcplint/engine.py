@@ -494,37 +494,39 @@ def scan(
     analysed = rules  # a text file's rules are imported where it is analysed: they need no libcst
     parses = bool(plan.waiting) or any(_parses(*item, rules) for item in plan.queue)
     # the spare worker the CLI started has imported what parsing needs meanwhile: it is
-    # the first worker, and the parent does not import it (other workers do, placing
-    # a finding in a file that must be parsed again too, when it comes to that)
+    # the first worker, and the parent does not import it (other workers do); the
+    # workers stay for placing findings in files that must be parsed again
     with_spare = _spare_started()
     if with_spare is not None and not parses:
-        with_spare.stop_spare()  # a file that needs no parsing is not kept waiting for it
-    spare = parses and with_spare is not None
-    if parses and not spare:
+        with_spare.stop_kept()  # a file that needs no parsing is not kept waiting for it
+    if parses and with_spare is None:
         # what parsing a file imports (libcst, the Python rules), imported once here:
         # forked workers inherit it
         _import_parsing()
         analysed = [rule if rule.scope == "text" else rule.load() for rule in rules]
-    while plan.queue:
-        for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project, spare):
-            plan.done(result)
-        spare = False  # taken by the first run
+    try:
+        while plan.queue:
+            for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project):
+                plan.done(result)
 
-    # the project phase: follow untrusted input from handlers into other functions and files
-    facts = {path: r.facts for path, r in results.items() if r.facts is not None}
-    if facts:
-        from mcplint.mcp.summary import follow, place_pending
-        from mcplint.registry import known_rules
+        # the project phase: follow untrusted input from handlers into other functions and files
+        facts = {path: r.facts for path, r in results.items() if r.facts is not None}
+        if facts:
+            from mcplint.mcp.summary import follow, place_pending
+            from mcplint.registry import known_rules
 
-        infos = {rule.code: rule for rule in known_rules()}
-        with collector_paused():
-            pending = follow(facts, index, infos)
-            # placed where they land: files parsed again, unless unchanged and located before
-            known = cache.located(manifest) if cache is not None else None
-            placed, located = place_pending(pending, contents, infos, _locator(jobs), known)
-            for finding in placed:
-                results[finding.path].findings.append(finding)
-        entry.located = {path: (manifest[path], *where) for path, where in {**(known or {}), **located}.items()}
+            infos = {rule.code: rule for rule in known_rules()}
+            with collector_paused():
+                pending = follow(facts, index, infos)
+                # placed where they land: files parsed again, unless unchanged and located before
+                known = cache.located(manifest) if cache is not None else None
+                placed, located = place_pending(pending, contents, infos, _locator(jobs), known)
+                for finding in placed:
+                    results[finding.path].findings.append(finding)
+            entry.located = {path: (manifest[path], *where) for path, where in {**(known or {}), **located}.items()}
+    finally:
+        if "mcplint.workers" in sys.modules:
+            sys.modules["mcplint.workers"].stop_kept()
     findings: list[Finding] = []
     for path, result in results.items():
         result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
@@ -655,14 +657,15 @@ class _Plan:
 
 
 def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tuple = (),
-              project: Project | None = None, spare: bool = False):
+              project: Project | None = None):
     """The per-file phase, in worker processes the scan can stop (see `mcplint.workers`).
 
     `work`: (path, bytes, mode, kind) items; the caller may add to it while it reads
     results. A file that runs over MAX_FILE_SECONDS, or crashes its worker, becomes an
     MCP002 diagnostic and the scan goes on. Results are keyed by path and sorted
     afterwards, so the output does not depend on the number of workers or the order
-    they finish in. `spare`: give the work to the spare worker the CLI started first.
+    they finish in. The workers taken (the spare the CLI started, those of an earlier
+    call) and forked are kept, for placing findings (`_locator`).
     """
     from mcplint import workers
 
@@ -675,8 +678,8 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
             return FileResult(item[0], [_diagnostic("MCP002", item[0], Span(1), why)], mode=item[2])
 
         try:
-            yield from workers.run(work, use.function(), failed, jobs=jobs, budget=MAX_FILE_SECONDS,
-                                   use=use if spare else None)
+            yield from workers.run(work, use.function(), failed, jobs=jobs, budget=MAX_FILE_SECONDS, use=use,
+                                   keep=True)
             return
         except OSError:  # no process support here (sandboxes): analyse in this process
             pass
@@ -705,18 +708,20 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
 
 
 def _locator(jobs: int):
-    """Where cross-file findings are located (`summary.place_pending`): in worker
-    processes when there are several, one file each (a parse each)."""
+    """Where cross-file findings are located (`summary.place_pending`), one file each (a
+    parse each): in the workers the per-file phase kept, which have imported libcst (it
+    takes the command ~0.2 s), or in new ones if there are several files."""
     from mcplint import workers
 
-    if jobs < 2 or not workers.available():
+    kept = workers.has_kept()
+    if not kept and (jobs < 2 or not workers.available()):
         return _locate_here
 
     def locate(items: list[tuple]) -> list[tuple]:
-        if len(items) > 1:
+        if kept or len(items) > 1:
             try:  # a file the per-file phase parsed does not crash or overrun now; if it did, here
                 return list(workers.run(items, _locate, lambda item, why: _locate(item), jobs=jobs,
-                                        budget=MAX_FILE_SECONDS))
+                                        budget=MAX_FILE_SECONDS, use=workers.Use(__name__, "_locate")))
             except OSError:  # no process support here after all
                 pass
         return _locate_here(items)
@@ -761,7 +766,7 @@ def warm_up() -> None:
 def _spare_started():
     """`mcplint.workers` if the CLI started a spare worker there (and workers are used)."""
     workers = sys.modules.get("mcplint.workers")  # imported by whoever started one
-    return workers if workers is not None and workers.has_spare() and MAX_FILE_SECONDS > 0 else None
+    return workers if workers is not None and workers.has_kept() and MAX_FILE_SECONDS > 0 else None
 
 
 _WORKER: dict = {}

@@ -11,7 +11,9 @@ Workers are forked (cheap: the parent's imported modules and rules are shared);
 where fork is not available or safe (Windows, macOS) the caller analyses in-process.
 One, the spare (`start_spare`), is forked as `mcplint scan` starts, before the command
 has imported anything much: it imports libcst and the rules on the other core while
-the command starts up, and the first `run` takes it as one of its workers.
+the command starts up, and the first `run` takes it as one of its workers. A run may
+keep its workers for the next (`keep`): placing the project phase's findings parses
+files again, in workers that have imported libcst already, not in the command.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def available() -> bool:
 
 @dataclass(frozen=True)
 class Use:
-    """What a spare worker (`start_spare`) analyses items with: `module.name(item, **kwargs)`.
-    Named, not pickled: the function of a scan is made after the spare was forked."""
+    """What a worker that `run` takes (the spare, `start_spare`, or one an earlier run
+    kept) analyses items with: `module.name(item, **kwargs)`. Named, not pickled: the
+    function of a scan is made after the spare was forked."""
 
     module: str
     name: str
@@ -87,13 +90,13 @@ class _Worker:
         child.close()
         self.item: tuple | None = None
         self.started = 0.0
-        self.untried = False  # a spare that has not returned a result yet
+        self.untried = False  # taken by a run (the spare, a kept worker) and no result returned since
 
     @classmethod
     def spare(cls, spare: _Spare) -> _Worker:
         worker = cls.__new__(cls)
         worker.conn, worker.process = _Ends(spare.replies, spare.requests), spare
-        worker.item, worker.started, worker.untried = None, 0.0, True
+        worker.item, worker.started, worker.untried = None, 0.0, False
         return worker
 
     def give(self, item: tuple) -> None:
@@ -189,7 +192,9 @@ class _Spare:
                 self.exitcode = os.waitstatus_to_exitcode(status)
 
 
-_spare: _Spare | None = None
+# Idle workers the next `run` given a `use` takes before it forks any: the spare, then
+# the workers of a run that kept them.
+_kept: list[_Worker] = []
 
 
 def start_spare(module: str, function: str) -> None:
@@ -198,57 +203,62 @@ def start_spare(module: str, function: str) -> None:
     starts up, reads its configuration and its files on the other core. The first `run`
     given a `use` takes it as one of its workers. Only where workers fork, and with a
     second core to do it on."""
-    global _spare
-    if _spare is None and available() and cpu_count() > 1:
-        _spare = _Spare(module, function)
+    if not _kept and available() and cpu_count() > 1:
+        _kept.append(_Worker.spare(_Spare(module, function)))
 
 
-def has_spare() -> bool:
-    return _spare is not None
+def has_kept() -> bool:
+    """Is there a spare, or a worker a run kept?"""
+    return bool(_kept)
 
 
-def stop_spare() -> None:
-    """Stop the spare worker if no run took it (the command needed no analysis)."""
-    global _spare
-    if _spare is not None:
-        _spare.kill()
-        _spare.join()
-        os.close(_spare.requests)
-        os.close(_spare.replies)
-        _spare = None
+def stop_kept() -> None:
+    """Stop the spare if no run took it (the command needed no analysis), and the workers
+    runs kept."""
+    while _kept:
+        _kept.pop().stop(kill=True)
 
 
 def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, jobs: int, budget: float,
-        use: Use | None = None) -> Iterator:
+        use: Use | None = None, keep: bool = False) -> Iterator:
     """Results of `analyse(item)` for every item, in completion order, from up to `jobs`
     workers. `items` may be a deque that the caller extends while it reads results (work
     found from earlier results); the run ends when it is empty and no worker is busy.
-    `use`: `analyse` by name, for the spare worker (`start_spare`), which this run then
-    takes as its first worker.
+    `use`: `analyse` by name, for the workers this run takes before it forks its own: the
+    spare (`start_spare`) and those an earlier run kept. `keep`: leave this run's idle
+    workers to the next run (`stop_kept` stops them).
 
     An item still running after `budget` seconds (0: no budget) gets
     `on_failure(item, "exceeded the N s budget for one file")`; an item whose worker
     died gets `on_failure(item, "crashed the analysis (...)")`.
     """
-    global _spare
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("fork")
     pending = items if isinstance(items, deque) else deque(items)
     idle: list[_Worker] = []
     busy: dict[object, _Worker] = {}
-    if use is not None and _spare is not None and pending:
-        spare, _spare = _Worker.spare(_spare), None
+    while use is not None and _kept and pending and len(idle) < jobs:
+        worker = _kept.pop(0)
         try:
-            spare.conn.send(use)
-            idle.append(spare)
+            worker.conn.send(use)
+            worker.untried = True  # if it is gone, its first item goes to another worker
+            idle.append(worker)
         except OSError:  # it is gone: the run forks its own
-            spare.stop(kill=True)
+            worker.stop(kill=True)
     try:
         while pending or busy:
             while pending and (idle or len(busy) < jobs):
                 worker = idle.pop() if idle else _Worker(context, analyse)
-                worker.give(pending.popleft())
+                item = pending.popleft()
+                try:
+                    worker.give(item)
+                except OSError:
+                    pending.appendleft(item)
+                    worker.stop(kill=True)
+                    if worker.untried:
+                        continue
+                    raise
                 busy[worker.conn] = worker
             timeout = None
             if budget > 0:
@@ -262,7 +272,7 @@ def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, 
                     worker.process.join(timeout=5)  # reap it: its exit code says how it died
                     code = worker.process.exitcode
                     worker.stop(kill=True)
-                    if worker.untried:  # the spare may have died before its first item: tried again
+                    if worker.untried:  # a worker taken may have died before its first item: tried again
                         pending.appendleft(worker.item)
                         continue
                     how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
@@ -282,7 +292,10 @@ def run(items: list[tuple] | deque, analyse: Analyse, on_failure: OnFailure, *, 
                         yield on_failure(worker.item, f"exceeded the {budget:g} s budget for one file")
     finally:
         for worker in idle:
-            worker.stop()
+            if keep:
+                _kept.append(worker)
+            else:
+                worker.stop()
         for worker in busy.values():
             worker.stop(kill=True)
 

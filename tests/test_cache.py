@@ -223,13 +223,18 @@ def test_a_file_unchanged_since_a_finding_was_placed_in_it_is_not_parsed_again(t
     (root / "notes.py").write_text("def total(items):\n    return sum(items)\n")
     cache = tmp_path / "cache"
     parsed: list[str] = []
-    real = engine._locate
+    real = engine._locator
 
-    def counting(item):
-        parsed.append(item[0])
-        return real(item)
+    def counting(jobs: int):  # the files given to be located (in the workers the scan kept)
+        locate = real(jobs)
 
-    monkeypatch.setattr(engine, "_locate", counting)
+        def located(items: list[tuple]) -> list[tuple]:
+            parsed.extend(item[0] for item in items)
+            return locate(items)
+
+        return located
+
+    monkeypatch.setattr(engine, "_locator", counting)
     first = _json(root, "--cache-dir", str(cache))
     assert sorted(Path(p).name for p in parsed) == ["helpers.py", "server.py"]  # the sink's file, the tool's
     (root / "notes.py").write_text("def total(items):\n    return sum(items)  # edited\n")
