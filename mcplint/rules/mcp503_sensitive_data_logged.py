@@ -1,13 +1,14 @@
 import ast
 import re
 from functools import lru_cache
+from typing import Callable
 
 import libcst as cst
 
 from mcplint.finding import Confidence, Severity
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
-from mcplint.outline import ast_string, nodes_under
+from mcplint.outline import ast_qualified, ast_string, import_targets
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.rules.mcp501_hardcoded_secret import ENV_GETTERS
@@ -74,28 +75,78 @@ SENSITIVE_WORDS = ("token", "secret", "credential", "authorization", "pass", "pw
 # Methods of the calls `_sink` may take for a log: logger and MCP context methods,
 # `send_log_message`, `sys.stdout.write`.
 _SINK_METHODS = LOG_METHODS | CONTEXT_METHODS | {"send_log_message", "write"}
-_SENSITIVE_NAMES = ARGUMENT_CONTAINERS | HEADER_CONTAINERS | {"environ", "locals", "globals", "vars"}
 
 
-def _shows_sensitive(*nodes: ast.AST) -> tuple[bool, set[str]]:
-    """Can `_sensitive` find something in these expressions (CPython's tree)? Each thing it
-    reports is a name, attribute, dict key or variable name under them that
-    `is_log_secret_name` accepts, a container (`kwargs`, `headers`), `environ`, or a call
-    that dumps variables: the structure around them only narrows. Also the plain names
-    read, for aliases."""
-    names: set[str] = set()
-    found = False
-    for node in nodes_under(*nodes):
-        kind = type(node)
-        if kind is ast.Name:
-            names.add(node.id)
-            found = found or node.id in _SENSITIVE_NAMES or is_log_secret_name(node.id)
-        elif kind is ast.Attribute:
-            found = found or node.attr in _SENSITIVE_NAMES or is_log_secret_name(node.attr)
-        elif kind is ast.Constant:
-            text = ast_string(node)
-            found = found or (text is not None and is_log_secret_name(text))
-    return found, names
+def _shows_sensitive(targets: dict[str, set[str]]) -> Callable[..., tuple[bool, set[str]]]:
+    """A judge of expressions for `may_log_sensitive` (CPython's tree): can `_sensitive`
+    find something in one of them? Also the names it would look up as local aliases.
+    `targets`: what the file's imports bind (`import_targets`)."""
+
+    def shows(*nodes: ast.AST) -> tuple[bool, set[str]]:
+        names: set[str] = set()
+        return any(_may_show(node, targets, names) for node in nodes), names
+
+    return shows
+
+
+def _may_show(expr: ast.AST | None, targets: dict[str, set[str]], names: set[str]) -> bool:
+    """`_sensitive` on CPython's tree, wider where that tree says less: the same walk over
+    the same structure (an attribute's owner, a subscript's value, the arguments of most
+    calls and the prose of a string are never read), with every name a call or a name
+    may qualify to (`ast_qualified`), and no redaction, loop variable or assigned value
+    taken to hide anything. Adds the names it would look up as aliases to `names`."""
+    kind = type(expr)
+    if kind is ast.Name:
+        names.add(expr.id)
+        return expr.id in ARGUMENT_CONTAINERS or expr.id in HEADER_CONTAINERS or is_log_secret_name(expr.id) \
+            or "os.environ" in ast_qualified(expr, targets)
+    if kind is ast.Attribute:
+        return expr.attr in ARGUMENT_CONTAINERS or expr.attr in HEADER_CONTAINERS or is_log_secret_name(expr.attr) \
+            or "os.environ" in ast_qualified(expr, targets)
+    if kind is ast.Subscript:
+        if type(expr.slice) is ast.Slice:
+            return _may_show(expr.value, targets, names)
+        return is_log_secret_name(ast_string(expr.slice))
+    if kind is ast.Call:
+        return _call_may_show(expr, targets, names)
+    if kind is ast.JoinedStr:
+        return any(_may_show(part.value, targets, names) for part in expr.values if type(part) is ast.FormattedValue)
+    if kind is ast.BinOp:
+        return _may_show(expr.left, targets, names) or _may_show(expr.right, targets, names)
+    if kind in (ast.Tuple, ast.List, ast.Set):
+        return any(_may_show(element, targets, names) for element in expr.elts)
+    if kind is ast.Dict:
+        return any((key is not None and is_log_secret_name(ast_string(key)) and ast_string(value) is None)
+                   or _may_show(value, targets, names) for key, value in zip(expr.keys, expr.values))
+    if kind is ast.IfExp:
+        return _may_show(expr.body, targets, names) or _may_show(expr.orelse, targets, names)
+    if kind is ast.BoolOp:
+        return any(_may_show(value, targets, names) for value in expr.values)
+    if kind in (ast.Await, ast.Starred):
+        return _may_show(expr.value, targets, names)
+    return False
+
+
+def _call_may_show(call: ast.Call, targets: dict[str, set[str]], names: set[str]) -> bool:
+    """`_call` on CPython's tree (`_may_show`)."""
+    qualified = ast_qualified(call.func, targets)
+    arguments = (*call.args, *(k.value for k in call.keywords))
+    if qualified & {"locals", "globals"} or ("vars" in qualified and not call.args):
+        return True
+    key = next((ast_string(k.value) for k in call.keywords if k.arg == "key"),
+               ast_string(call.args[0]) if call.args and type(call.args[0]) is not ast.Starred else None)
+    if qualified & ENV_GETTERS and is_secret_name(key):
+        return True
+    if qualified & PASS_THROUGH and any(_may_show(a, targets, names) for a in arguments):
+        return True
+    if type(call.func) is not ast.Attribute:
+        return False
+    method = call.func.attr
+    if method == "get":
+        return is_log_secret_name(key)
+    if method in ("format", "join"):
+        return any(_may_show(e, targets, names) for e in (call.func.value, *arguments))
+    return method in STRING_METHODS and _may_show(call.func.value, targets, names)
 
 
 def may_log_sensitive(outline) -> bool:
@@ -104,17 +155,21 @@ def may_log_sensitive(outline) -> bool:
     through a name assigned it (a local alias)."""
     logging_names = {alias.asname or alias.name for node in outline.of(ast.ImportFrom)
                      if (node.module or "").split(".")[0] == "logging" for alias in node.names}
+    shows = None
     bound = None
     for call in outline.of(ast.Call):
         func = call.func
         if not ((type(func) is ast.Attribute and func.attr in _SINK_METHODS)
                 or (type(func) is ast.Name and (func.id == "print" or func.id in logging_names))):
             continue
-        found, names = _shows_sensitive(*call.args, *(k.value for k in call.keywords if k.arg not in CONTROL_KEYWORDS))
+        shows = shows or _shows_sensitive(import_targets(outline))
+        # the rule reads every argument but the control keywords and `**kwargs`
+        found, names = shows(*call.args, *(k.value for k in call.keywords
+                                           if k.arg is not None and k.arg not in CONTROL_KEYWORDS))
         if found:
             return True
         if names:
-            bound = outline.bound_from(_shows_sensitive) if bound is None else bound
+            bound = outline.bound_from(shows) if bound is None else bound
             if names & bound:
                 return True
     return False
