@@ -229,6 +229,9 @@ def analyse_file_bytes(
     if is_mcp and imported == []:
         is_mcp = False  # nothing an MCP rule could report here: the file rules alone
     file_rules = [r for r in rules if r.scope == "python" and r.prefilter.search(data)]
+    file_ruled_out: frozenset[str] = frozenset()
+    if file_rules and not is_mcp:  # parsed for them alone: their second tests decide
+        file_rules, cpython, file_ruled_out = _file_rules(file_rules, path, data, cpython)
     text: str | None = None
     if is_mcp or file_rules:
         outcome = _parse(path, data, cpython)
@@ -240,7 +243,8 @@ def analyse_file_bytes(
             text = data.decode(module.encoding, "replace")
             result.parsed = True
             _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], classes(file_rules), deep=deep,
-                       imported=imported, ruled_out=ruled_out, index=index, extra_sinks=extra_sinks, project=project)
+                       imported=imported, ruled_out=ruled_out | file_ruled_out, index=index, extra_sinks=extra_sinks,
+                       project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -324,12 +328,30 @@ def _imported_rules(mcp_rules, path: str, data: bytes) -> tuple[list, object, fr
     return (rules if CHECK_DECLARATIONS else [r for r in rules if r.code not in ruled_out]), cpython, ruled_out
 
 
+def _file_rules(rules, path: str, data: bytes, cpython) -> tuple[list, object, frozenset[str]]:
+    """The file rules (`RuleInfo`s) to run in a file parsed for them alone, by their
+    `file_if`; CPython's tree of the file (`cpython`, or made here if a test needed it);
+    the codes ruled out (left in the list when the tests check declarations)."""
+    tested = [r for r in classes(rules) if r.file_if is not None]
+    if not tested:
+        return rules, cpython, frozenset()
+    cpython = _cpython_tree(path, data) if cpython is None else cpython
+    if not isinstance(cpython, ast.Module):  # libcst's parse reports what is wrong with it
+        return rules, cpython, frozenset()
+    from mcplint.outline import Outline
+
+    outline = Outline(cpython)
+    ruled_out = frozenset(r.code for r in tested if not r.file_if(outline))
+    return (rules if CHECK_DECLARATIONS else [r for r in rules if r.code not in ruled_out]), cpython, ruled_out
+
+
 def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text: str, mcp_rules, file_rules, *,
                deep: bool, imported=None, ruled_out: frozenset[str] = frozenset(), index, extra_sinks: tuple = (),
                project: Project | None = None) -> None:
     """`imported`: the MCP rules to run if the file is only imported by MCP code (see
     `analyse_file_bytes`); None: it is called into, or MCP code itself. `ruled_out`:
-    the codes among them that their `imported_if` says cannot report here."""
+    the codes among them that their `imported_if` says cannot report here, and of the
+    file rules those their `file_if` says cannot."""
     import libcst as cst
 
     from mcplint.context import FileContext
@@ -358,8 +380,8 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
             ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
                               extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
             ctx.run(rule(ctx) for rule in active)
-            if CHECK_DECLARATIONS and with_mcp and not model.is_mcp:
-                _check_declarations(ctx, data, ruled_out)
+            if CHECK_DECLARATIONS:
+                _check_declarations(ctx, data, ruled_out, imported=with_mcp and not model.is_mcp)
             for server in model.servers if with_mcp else ():
                 for transport in server.transports:  # for the scorecard: stdio-only servers open no socket
                     ctx.add_evidence(TRANSPORT, transport.node, transport.kind, "")
@@ -375,22 +397,29 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
 
 
 # Set in the tests: an MCP rule that reports (or records evidence) in a file without a
-# server or handler of its own, against its `Rule.in_imported_modules`, fails the test,
-# rather than a wrong declaration silently losing findings in imported modules.
+# server or handler of its own, against its `Rule.in_imported_modules`, or any rule
+# where its second test (`imported_if`, `file_if`) ruled it out, fails the test, rather
+# than a wrong declaration silently losing findings.
 CHECK_DECLARATIONS = os.environ.get("MCPLINT_CHECK_DECLARATIONS") == "1"
 
 
-def _check_declarations(ctx, data: bytes, ruled_out: frozenset[str]) -> None:
+def _check_declarations(ctx, data: bytes, ruled_out: frozenset[str], imported: bool) -> None:
+    """`imported`: the file has no server or handler of its own, and MCP code imports it."""
     from mcplint.registry import rule_by_code
 
     rules = rule_by_code()
     for code, what in ctx.made():
         rule = rules.get(code)
-        declared = rule.in_imported_modules if rule is not None and rule.scope == "mcp" else True
+        if rule is None:
+            continue
+        declared = rule.in_imported_modules if imported and rule.scope == "mcp" else True
         if declared is not True and (declared is False or not declared.search(data)):
             raise AssertionError(f"{code} made {what} in {ctx.path}, a file with no server or handler, which its "
                                  f"`in_imported_modules` ({declared!r}) says it cannot")
-        if code in ruled_out:
+        if code in ruled_out and rule.scope == "python":
+            raise AssertionError(f"{code} made {what} in {ctx.path}, where its `file_if` ({rule.file_if.__name__}) "
+                                 "says it cannot")
+        if code in ruled_out and imported:
             raise AssertionError(f"{code} made {what} in {ctx.path}, a file with no server or handler, where its "
                                  f"`imported_if` ({rule.imported_if.__name__}) says it cannot")
 

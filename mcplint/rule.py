@@ -104,6 +104,10 @@ class Rule:
     # CPython's tree of it (`mcplint.outline`), far cheaper than libcst's: False where the
     # rule cannot report there. Tests check every report against it too.
     imported_if: ClassVar["Callable[[Outline], bool] | None"] = None
+    # "python" rules: the same second test of a file `prefilter` lets through, where
+    # nothing else parses it (no MCP rule runs there): False where the rule cannot
+    # report. Tests check every report against it.
+    file_if: ClassVar["Callable[[Outline], bool] | None"] = None
 
     meta: ClassVar[RuleMeta]
 
@@ -131,6 +135,8 @@ class Rule:
             problems.append("`scope` must be 'mcp', 'python', 'text' or 'engine'")
         if cls.scope == "python" and cls.prefilter is None:
             problems.append("a 'python' scope rule needs a bytes `prefilter`")
+        if cls.file_if is not None and cls.scope != "python":
+            problems.append("only a 'python' scope rule has a `file_if`")
         if cls.scope == "text" and (not cls.files or not cls.example_name):
             problems.append("a 'text' scope rule needs `files` patterns and an `example_name`")
         doc = inspect.cleandoc(cls.__doc__ or "")

@@ -1,3 +1,4 @@
+import ast
 import ipaddress
 import re
 
@@ -7,6 +8,7 @@ from mcplint.finding import Confidence, Severity
 from mcplint.mcp import sdk, walk
 from mcplint.mcp.builder import argument, string_value
 from mcplint.mcp.names import dotted
+from mcplint.outline import ast_dotted, ast_string, import_targets
 from mcplint.prefilter import Literals, Prefilter, lazy_compile
 from mcplint.rule import Rule
 from mcplint.files import is_test_path
@@ -48,6 +50,27 @@ CREDENTIAL_QUERY = lazy_compile(
 INTERNAL_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".svc", ".cluster.local", ".localhost", ".test",
                      ".invalid", ".example")
 UNKNOWN = "\x00"
+# What a call `_target` takes for a request may be made with: the libraries whose calls
+# and clients it knows (first names of what a callee, constructor or annotation qualifies to).
+_LIBRARIES = frozenset({"requests", "httpx", "aiohttp", "urllib", "urllib3"})
+
+
+def may_send_over_http(outline) -> bool:
+    """Can the rule report in this file (CPython's tree, `mcplint.outline`)? Only if a
+    string starts with `http://` (every URL it reports does: its first part is such a
+    literal, or a constant or default that is one) and a call `_target` takes for a
+    request may be made: the file names one of `_LIBRARIES` (in an import, or written
+    as the first name of an attribute) or calls a request method on something named
+    like a client (`session.get(...)`)."""
+    if not any((ast_string(node) or "")[:7].lower() == "http://" for node in outline.of(ast.Constant)):
+        return False
+    if any(t.split(".", 1)[0] in _LIBRARIES for found in import_targets(outline).values() for t in found):
+        return True
+    if any((ast_dotted(node) or "").split(".", 1)[0] in _LIBRARIES for node in outline.of(ast.Attribute)):
+        return True
+    return any(type(call.func) is ast.Attribute and call.func.attr in CLIENT_METHODS
+               and CLIENT_NAME.match((ast_dotted(call.func.value) or "").rsplit(".", 1)[-1])
+               for call in outline.of(ast.Call))
 
 
 class PlaintextHttpCredentialed(ClientScopes, Rule):
@@ -123,6 +146,7 @@ class PlaintextHttpCredentialed(ClientScopes, Rule):
     message = "`{sink}` sends {what} to `{url}` over plain HTTP"
     scope = "python"
     prefilter = PREFILTER
+    file_if = staticmethod(may_send_over_http)  # an `http://` string, and a request that may carry it
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
