@@ -636,6 +636,8 @@ class _Resolver:
             return
         self.handled.add(id(function))
         params = _params(function, self.imports, context_first=context_first)
+        if not lowlevel:
+            _wrapper_injected(params, function, registration)
         if kind == "resource" and uri is not None and not lowlevel:
             variables = uri_variables(uri)
             for param in params:
@@ -1140,6 +1142,28 @@ def _params(function: cst.FunctionDef, imports: ImportTable, *, context_first: b
         # Low-level v2 handlers: (ctx, params); the context comes from the SDK.
         out[0].injected = True
     return out
+
+
+# A parameter the project's own decorator fills in before the tool is registered
+# (`@mcp.tool()` over `@require_google_service("drive", "drive_read")` over `async def
+# list_files(service, query: str)`): its wrapper gives the SDK a signature without it,
+# or no client could call the tool. Taken as injected when such a decorator is a factory
+# call (what it injects is configured there), and the parameter comes first, has no
+# default and no type (or `Any`), and is named for an object (`service`, `drive_client`).
+_INJECTED_OBJECT = re.compile(r"^(?:\w+_)?(?:service|client|session|conn|connection|db)$")
+
+
+def _wrapper_injected(params: list[Param], function: cst.FunctionDef, registration) -> None:
+    decorators = function.decorators
+    at = next((i for i, decorator in enumerate(decorators) if decorator is registration), -1)
+    if not any(isinstance(decorator.decorator, cst.Call) for decorator in decorators[at + 1:]):
+        return
+    for param in params:
+        annotation = param.node.annotation
+        untyped = annotation is None or (dotted(annotation.annotation) or "").rsplit(".", 1)[-1] == "Any"
+        if param.star or param.node.default is not None or not untyped or not _INJECTED_OBJECT.match(param.name):
+            return
+        param.injected = True
 
 
 def _param(param: cst.Param, star: str, imports: ImportTable) -> Param:

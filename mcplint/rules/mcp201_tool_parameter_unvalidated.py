@@ -95,7 +95,10 @@ class ToolParameterUnvalidated(Rule):
 
     Not reported: parameters of resource templates and prompts (the protocol delivers
     them as strings, so an annotation adds no protection), parameters the SDK injects
-    (`Context`), `Annotated[Any, AfterValidator(...)]` and friends (validated by
+    (`Context`), leading untyped parameters named for an object (`service`,
+    `drive_client`, `db_session`) that a decorator factory of the project applied
+    before registration fills in (`@require_service("drive")`: its wrapper gives the
+    SDK a signature without them), `Annotated[Any, AfterValidator(...)]` and friends (validated by
     hand), typed mappings such as `dict[str, str]`, pydantic models and other classes,
     and low-level `Server.call_tool` handlers, whose `arguments` are validated against
     the declared `inputSchema` by SDK v1. (SDK v2 low-level handlers validate nothing;
