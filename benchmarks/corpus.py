@@ -97,15 +97,20 @@ MCP_REAL: tuple[Package, ...] = (
 
 CORPORA = ("stdlib", "mcp-real", "fixtures")
 # The pre-commit scenario (not a default): one file changed in a large repo, a fresh
-# copy of mcp-real, scanned as the hook scans it (see benchmarks/run.py). Two cases:
-# an MCP server file (parsed, every rule), and a module of a server that no rule needs
-# to parse (no MCP code, nothing a file rule's prefilter matches), as most files are.
+# copy of mcp-real, scanned as the hook scans it (see benchmarks/run.py). Three cases:
+# an MCP server file (parsed, every rule); one whose tools' input reaches sinks through
+# other functions of the file (those findings are placed after the project phase, which
+# parses the file again); and a module of a server that no rule needs to parse (no MCP
+# code, nothing a file rule's prefilter matches), as most files are.
 PRECOMMIT = "precommit"
 _PRECOMMIT_PACKAGE = next(p for p in MCP_REAL if p.name == "mcp-server-sqlite")
 PRECOMMIT_FILE = f"{_PRECOMMIT_PACKAGE.name}-{_PRECOMMIT_PACKAGE.version}/src/mcp_server_sqlite/server.py"
+_FLOW_PACKAGE = next(p for p in MCP_REAL if p.name == "mcp-server-git")
+PRECOMMIT_FLOW = f"{_FLOW_PACKAGE.name}-{_FLOW_PACKAGE.version}/src/mcp_server_git/server.py"
 _HELPER_PACKAGE = next(p for p in MCP_REAL if p.name == "postgres-mcp")
 PRECOMMIT_HELPER = f"{_HELPER_PACKAGE.name}-{_HELPER_PACKAGE.version}/src/postgres_mcp/artifacts.py"
-PRECOMMIT_CASES = {PRECOMMIT: PRECOMMIT_FILE, f"{PRECOMMIT} helper": PRECOMMIT_HELPER}  # row label -> changed file
+PRECOMMIT_CASES = {PRECOMMIT: PRECOMMIT_FILE, f"{PRECOMMIT} flow": PRECOMMIT_FLOW,
+                   f"{PRECOMMIT} helper": PRECOMMIT_HELPER}  # row label -> changed file
 
 
 class CorpusError(Exception):

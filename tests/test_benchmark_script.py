@@ -156,10 +156,11 @@ def test_one_run_of_mcplint_on_a_tiny_corpus(tmp_path: Path, capsys: pytest.Capt
 def test_precommit_changes_one_file_of_a_pinned_server() -> None:
     assert bench.parse_args(["--corpus", "precommit"]).corpus == ["precommit"]
     assert "precommit" not in bench.parse_args([]).corpus  # not a default: it rewrites a corpus copy
-    assert list(corpus.PRECOMMIT_CASES) == ["precommit", "precommit helper"]
+    assert list(corpus.PRECOMMIT_CASES) == ["precommit", "precommit flow", "precommit helper"]
     packages = [next(p.name for p in corpus.MCP_REAL if path.startswith(f"{p.name}-{p.version}/"))
                 for path in corpus.PRECOMMIT_CASES.values()]
-    assert packages == ["mcp-server-sqlite", "postgres-mcp"] and corpus.PRECOMMIT_FILE.endswith("/server.py")
+    assert packages == ["mcp-server-sqlite", "mcp-server-git", "postgres-mcp"]
+    assert corpus.PRECOMMIT_FILE.endswith("/server.py") and corpus.PRECOMMIT_FLOW.endswith("/server.py")
 
 
 def test_children_write_bytecode_caches(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,7 +184,7 @@ def test_dry_run_prints_the_precommit_plan(tmp_path: Path, capsys: pytest.Captur
     assert bench.main(["--dry-run", "--cache", str(tmp_path), "--corpus", "precommit", "--tools", "mcplint"]) == 0
     out = capsys.readouterr().out
     assert "-m mcplint scan --force-exclude FILE" in out
-    assert corpus.PRECOMMIT_FILE in out and corpus.PRECOMMIT_HELPER in out
+    assert all(path in out for path in corpus.PRECOMMIT_CASES.values())
     assert not any(tmp_path.iterdir())
 
 
@@ -203,7 +204,8 @@ def test_precommit_rounds_edit_the_file_before_each_timed_run(tmp_path: Path) ->
     rows = bench.run_precommit(tmp_path, tools, 2, 60, log=lambda message: None)
     # the hooks, for each changed file; no variants, no semgrep
     assert [(row.corpus, row.tool.label) for row in rows] == [
-        ("precommit", "mcplint"), ("precommit", "bandit"), ("precommit helper", "mcplint"), ("precommit helper", "bandit")]
+        ("precommit", "mcplint"), ("precommit", "bandit"), ("precommit flow", "mcplint"), ("precommit flow", "bandit"),
+        ("precommit helper", "mcplint"), ("precommit helper", "bandit")]
     assert all(len(row.samples) == 2 and not row.problem for row in rows)  # exit 1 = findings: a hook's normal outcome
     for path in corpus.PRECOMMIT_CASES.values():
         lines = (tmp_path / path).read_text().splitlines()
