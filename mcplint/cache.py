@@ -38,7 +38,7 @@ from typing import Any
 
 import mcplint
 
-FORMAT = 3
+FORMAT = 4
 KEEP = 8  # cache files kept (one per scan setting); the oldest go first
 TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -83,6 +83,7 @@ class FileContext:
         self._current: cst.CSTNode | None = None  # the node the traversal is visiting or leaving
         self._flows: dict[int, FunctionFlow] = {}
         self._reports: list[_Report] = []
+        self._narrowing: list[Rule] = []  # rules with a `through_call` (`run`)
         self._handlers = {id(h.function): h for h in model.handlers}
         self._keys: dict[int, str] = {}  # id(FunctionDef) -> "func" / "Class.method"
         self._by_key: dict[str, cst.FunctionDef] = {}
@@ -219,6 +220,9 @@ class FileContext:
     # -- traversal ----------------------------------------------------------------
     def run(self, rules: Iterable["Rule"]) -> None:
         rules = list(rules)
+        from mcplint.rule import Rule
+
+        self._narrowing = [rule for rule in rules if type(rule).through_call is not Rule.through_call]
         for rule in rules:
             try:
                 for server in self.model.servers:
@@ -329,7 +333,8 @@ class FileContext:
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
-                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE, GUARDED})
+                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE, GUARDED},
+                                  self._narrowings(handler, taint))
                                  for k, taint in site.args.items()))
                 for site, resolved in calls.get(key, [])
             ]
@@ -337,6 +342,19 @@ class FileContext:
             if not _symbolic(handler):
                 facts.handlers.append(HandlerEntry(key, handler.label, tuple(p.name for p in handler.untrusted_params)))
         return facts
+
+    def _narrowings(self, handler: Handler, taint: Taint) -> tuple:
+        """What each rule's findings reached through a call keep of the value passed
+        (`Rule.through_call`, asked with the caller as the current handler)."""
+        if not self._narrowing:
+            return ()
+        outer, self.handler = self.handler, handler
+        try:
+            found = ((type(rule).code, rule.through_call(taint)) for rule in self._narrowing)
+            return tuple((code, tuple(sorted(args.items())), cap) for code, (args, cap) in
+                         ((code, kept) for code, kept in found if kept is not None))
+        finally:
+            self.handler = outer
 
     def _resolve_callee(self, callee: str, caller_key: str) -> str | None:
         """A key in this file, or a qualified name naming another project module; else None.

@@ -176,6 +176,14 @@ class Rule:
     def check_text(self, doc: "TextDocument") -> None:  # pragma: no cover - default
         """Text rules: look at one non-Python file."""
 
+    def through_call(self, taint: "Taint") -> "tuple[dict[str, str], Confidence] | None":
+        """A value with `taint` is passed to another function of the project (the current
+        handler is the caller): what this rule's findings reached through that call keep
+        of the value's shape here, as message arguments that replace the callee's and a
+        cap on confidence; None: nothing (MCP203: a URL built here with a fixed
+        `https://host/` prefix leaves the callee's request only its path)."""
+        return None
+
     @classmethod
     def wants_file(cls, path: str) -> bool:
         """Text rules: does `path` (display path, forward slashes) match `files`?"""

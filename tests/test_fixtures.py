@@ -101,3 +101,15 @@ def test_cross_module_trace_names_the_other_file() -> None:
     assert finding.handler == "tool `notes_by_tag`"
     assert finding.trace[0].path == "projects/notes_server/notes/server.py"
     assert finding.trace[-1].path == ""  # the finding's own file
+
+
+def test_a_url_built_by_the_caller_keeps_its_shape_in_the_helper_that_requests_it() -> None:
+    """The MCP quickstart's shape: each tool builds `f"{BASE}/path/{x}"` and a helper
+    requests it. The helper's summary says its parameter is the whole URL; the call
+    site says the tool's parameter sets only the path (medium), or the host (high)."""
+    result = scan([FIXTURES / "rules" / "mcp203_tool_ssrf.py"], Config(root=FIXTURES))
+    by_handler = {f.handler: f for f in result.active if f.code == "MCP203" and "make_api_request" in f.message}
+    alerts, mirror = by_handler["tool `get_alerts`"], by_handler["tool `get_mirror_status`"]
+    assert "parameter `state` sets the path of the URL requested by `client.get`" in alerts.message
+    assert alerts.confidence.value == "medium"
+    assert "parameter `mirror` sets the host of the URL" in mirror.message and mirror.confidence.value == "high"

@@ -52,8 +52,14 @@ class CallRecord:
     callee: str  # as written: `helper`, `self.run`, `db.run_query`
     resolved: str  # a function key of this file, or a qualified name of a project module
     node: int
-    # (position|keyword, source param, steps, guards the value went through: VALIDATED, NAMED_ESCAPE)
-    args: tuple[tuple[int | str, str, tuple[Step, ...], frozenset[str]], ...]
+    # (position|keyword, source param, steps, guards the value went through: VALIDATED,
+    # NAMED_ESCAPE, what rules' findings past the call keep of the value: `Narrowing`s)
+    args: tuple[tuple[int | str, str, tuple[Step, ...], frozenset[str], tuple[Narrowing, ...]], ...]
+
+
+# A rule's findings reached through a call keep this of the value passed (`Rule.through_call`):
+# (rule code, message arguments that replace the callee's, the most confidence left).
+Narrowing = tuple[str, tuple[tuple[str, str], ...], Confidence]
 
 
 @dataclass
@@ -145,7 +151,7 @@ def follow(facts: dict[str, FileFacts], index: ModuleIndex, rules_by_code: dict)
             own_hits = handler in imported.get(path, [])
             for param in handler.params:
                 walker = _Walker(facts, index, rules_by_code, handler, param, seen, out)
-                walker.walk(path, summary, param, (), (), 0, frozenset(), frozenset(), own_hits)
+                walker.walk(path, summary, param, (), (), 0, frozenset(), frozenset(), {}, own_hits)
     return out
 
 
@@ -183,7 +189,7 @@ class Reach:
             at, key, param = entry
             summary = self.facts[at].functions.get(key)
             for record in summary.calls if summary is not None else ():
-                for arg_key, source, _, _ in record.args:
+                for arg_key, source, *_ in record.args:
                     if source != param:
                         continue
                     if record.resolved in self.facts[at].functions:  # a function of the same file (`_resolve`)
@@ -219,9 +225,11 @@ class _Walker:
     seen: set
     out: list
 
-    def walk(self, path, summary, param, trace, via, depth, covered, guards, own_hits=False) -> None:
+    def walk(self, path, summary, param, trace, via, depth, covered, guards, narrowed, own_hits=False) -> None:
         """`covered`: rules already reported at a call on the way here (a wrapper the
-        rule knows as a sink); the same rule is not reported again deeper down."""
+        rule knows as a sink); the same rule is not reported again deeper down.
+        `narrowed`: rule code -> (message arguments, confidence cap) from the first call
+        on the way whose argument's shape limits what that rule's findings mean."""
         if depth > 0 or own_hits:
             for hit in summary.hits:
                 if hit.param != param or hit.code in covered:
@@ -232,11 +240,11 @@ class _Walker:
                 key = (self.handler.label, self.origin, path, hit.node, hit.code)
                 if key not in self.seen:
                     self.seen.add(key)
-                    self.out.append(self._pending(path, hit, trace, via, bool(guards)))
+                    self.out.append(self._pending(path, hit, trace, via, bool(guards), narrowed.get(hit.code)))
         if depth >= MAX_DEPTH:
             return
         for record in summary.calls:
-            for arg_key, source, steps, arg_guards in record.args:
+            for arg_key, source, steps, arg_guards, narrowing in record.args:
                 if source != param:
                     continue
                 resolved = _resolve(self.facts, self.index, path, record)
@@ -254,12 +262,19 @@ class _Walker:
                 at_call = {hit.code for hit in summary.hits if hit.node == record.node and hit.param == param}
                 if depth == 0:
                     at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
+                # the outermost call decides: the value a handler builds is what the callees get
+                inner = {code: (dict(args), cap) for code, args, cap in narrowing if code not in narrowed}
                 self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
-                          covered | at_call, guards | arg_guards)
+                          covered | at_call, guards | arg_guards, {**narrowed, **inner})
 
-    def _pending(self, path: str, hit: SinkHit, trace, via, guarded: bool) -> Pending:
+    def _pending(self, path: str, hit: SinkHit, trace, via, guarded: bool,
+                 narrowing: tuple[dict[str, str], Confidence] | None = None) -> Pending:
         rule = self.rules_by_code[hit.code]
         args = dict(hit.message_args)
+        confidence = hit.confidence
+        if narrowing is not None:
+            args.update(narrowing[0])
+            confidence = min(confidence, narrowing[1])
         args["handler"] = self.handler.label
         args["param"] = self.origin
         try:
@@ -277,7 +292,7 @@ class _Walker:
             severity=hit.severity,
             # a pattern or length limit on the tool parameter, or a quoting helper
             # on the way, narrows the payload
-            confidence=hit.confidence.lowered() if guarded else hit.confidence,
+            confidence=confidence.lowered() if guarded else confidence,
             handler=self.handler.label,
             trace=trace + tuple((path, node, note) for node, note in hit.steps) + ((path, hit.node, "reaches the sink"),),
         )

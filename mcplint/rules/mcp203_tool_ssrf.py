@@ -98,7 +98,9 @@ class ToolSsrf(Rule):
     parameter is the whole URL or sets its scheme or host (including
     `f"{BASE}{x}"` with a base that has no path, where `x = "@evil.example"` moves the
     host); medium when a fixed `https://host/` prefix leaves only the path to the
-    parameter; low when only a query value is tainted.
+    parameter; low when only a query value is tainted. A URL built in the tool and
+    requested by a helper it is passed to (`url = f"{API}/alerts/{state}"`, then
+    `make_request(url)`) is judged by how the tool built it.
 
     Stays silent when, before the request and on the same branch, the handler checks
     the host against an allow-list in an `if` that returns or raises (or wraps the
@@ -315,7 +317,18 @@ class ToolSsrf(Rule):
     # -- which part of the URL is tainted ---------------------------------------------
     def _url_part(self, url: cst.BaseExpression, taint: Taint) -> tuple[str, Confidence]:
         """How to say which part of the URL is tainted, and the confidence that goes with it."""
-        for node in (*(step.node for step in taint.steps), url):
+        return self._shape((*(step.node for step in taint.steps), url)) or ("is", Confidence.HIGH)
+
+    def through_call(self, taint: Taint) -> tuple[dict[str, str], Confidence] | None:
+        """A URL the handler builds and passes to a helper that requests it: with a fixed
+        `https://host/` prefix the parameter sets only its path (or a query value)."""
+        shape = self._shape(step.node for step in taint.steps)
+        return ({"part": shape[0]}, shape[1]) if shape is not None else None
+
+    def _shape(self, nodes) -> tuple[str, Confidence] | None:
+        """Which part of the URL the first string-building node among `nodes` leaves to
+        the tainted value, or None if none builds one."""
+        for node in nodes:
             head = self._fixed_base(node) if isinstance(node, cst.Call) else None
             if head is None:
                 head = self._head(node)
@@ -326,7 +339,7 @@ class ToolSsrf(Rule):
             if "?" in head.split("://", 1)[-1]:
                 return "sets a query value of", Confidence.LOW
             return "sets the path of", Confidence.MEDIUM
-        return "is", Confidence.HIGH
+        return None
 
     def _head(self, node: cst.CSTNode) -> str | None:
         """The URL text before the first tainted piece of a string-building expression."""
