@@ -113,3 +113,6 @@ def test_a_url_built_by_the_caller_keeps_its_shape_in_the_helper_that_requests_i
     assert "parameter `state` sets the path of the URL requested by `client.get`" in alerts.message
     assert alerts.confidence.value == "medium"
     assert "parameter `mirror` sets the host of the URL" in mirror.message and mirror.confidence.value == "high"
+    # the URL is the last string built: a placeholder filled in before (`f"{{{name}}}"`) is not it
+    [endpoint] = [f for f in result.active if f.code == "MCP203" and f.handler == "tool `call_endpoint`"]
+    assert "sets the path of" in endpoint.message and endpoint.confidence.value == "medium"

@@ -22,8 +22,8 @@ from typing import Callable
 
 import libcst as cst
 
-from mcplint.mcp import walk
-from mcplint.mcp.builder import node_source, string_value
+from mcplint.mcp import sdk, walk
+from mcplint.mcp.builder import argument, node_source, string_value
 from mcplint.mcp.metadata import module_constant
 from mcplint.mcp.model import Param
 from mcplint.mcp.names import ImportTable, dotted
@@ -287,6 +287,12 @@ class FunctionFlow(cst.CSTVisitor):
         if qualified in CLEANSING_CALLS:
             return None
         func = call.func
+        if qualified in sdk.ENV_GETTERS:
+            # the environment's value, not the name asked for (a tool that picks which
+            # variable to read gets the operator's setting): only a default can carry taint
+            default = argument(call, 1, "default")
+            taint = self.taint_of(default) if default is not None else None
+            return taint.then(call, f"the default of `{_short(call)}`") if taint is not None else None
         args_taint = self._first(arg.value for arg in call.args)
         if qualified in PARTIAL_SANITIZERS:
             return args_taint.sanitized_by(qualified) if args_taint else None

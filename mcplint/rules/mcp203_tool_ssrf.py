@@ -326,13 +326,16 @@ class ToolSsrf(Rule):
         return ({"part": shape[0]}, shape[1]) if shape is not None else None
 
     def _shape(self, nodes) -> tuple[str, Confidence] | None:
-        """Which part of the URL the first string-building node among `nodes` leaves to
-        the tainted value, or None if none builds one."""
-        for node in nodes:
+        """Which part of the URL the tainted value sets, from the string-building nodes
+        among `nodes` (in flow order), or None if none builds one. The last one builds
+        the URL: it decides, unless the value starts it (`f"{url}?page=2"`), when the
+        one before that built `url` does (`f"{API}/items/{x}"`): pieces built earlier
+        (`f"{{{name}}}"` for a template's placeholder) do not."""
+        for node in reversed(tuple(nodes)):
             head = self._fixed_base(node) if isinstance(node, cst.Call) else None
             if head is None:
                 head = self._head(node)
-            if head is None:
+            if not head:
                 continue
             if not _fixes_host(head):
                 return "sets the host of", Confidence.HIGH
