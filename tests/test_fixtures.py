@@ -116,3 +116,6 @@ def test_a_url_built_by_the_caller_keeps_its_shape_in_the_helper_that_requests_i
     # the URL is the last string built: a placeholder filled in before (`f"{{{name}}}"`) is not it
     [endpoint] = [f for f in result.active if f.code == "MCP203" and f.handler == "tool `call_endpoint`"]
     assert "sets the path of" in endpoint.message and endpoint.confidence.value == "medium"
+    # a helper that puts what it is given under its own fixed host reads it more narrowly
+    [record] = [f for f in result.active if f.code == "MCP203" and f.handler == "tool `mirror_record`"]
+    assert "sets the path of" in record.message and record.confidence.value == "medium"

@@ -272,9 +272,9 @@ class _Walker:
         rule = self.rules_by_code[hit.code]
         args = dict(hit.message_args)
         confidence = hit.confidence
-        if narrowing is not None:
+        if narrowing is not None and narrowing[1] <= confidence:  # the callee's own reading may be narrower
             args.update(narrowing[0])
-            confidence = min(confidence, narrowing[1])
+            confidence = narrowing[1]
         args["handler"] = self.handler.label
         args["param"] = self.origin
         try:
