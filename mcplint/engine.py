@@ -308,32 +308,27 @@ def _parse(path: str, data: bytes, cpython=None):
 def _imported_rules(mcp_rules, path: str, data: bytes) -> tuple[list, object, frozenset[str]]:
     """The MCP rules that can report in a module MCP code imports without calling into it
     with tool input (all of them where the file may build a server of its own), by their
-    `in_imported_modules` and then their `imported_if`; CPython's tree of the file if
-    `imported_if` needed it (`_cpython_tree`); the codes `imported_if` ruled out (left in
-    the list when the tests check declarations, which then fail any report they make)."""
+    `in_imported_modules` and then their `imported_if` (`_second_tests`)."""
     if sdk.SERVER_HINT.search(data):
         return list(mcp_rules), None, frozenset()
     rules = [r for r in mcp_rules if r.in_imported_modules is True
              or (r.in_imported_modules is not False and r.in_imported_modules.search(data))]
-    tested = [r for r in rules if r.imported_if is not None]
-    if not tested:
-        return rules, None, frozenset()
-    cpython = _cpython_tree(path, data)
-    if not isinstance(cpython, ast.Module):  # libcst's parse reports what is wrong with it
-        return rules, cpython, frozenset()
-    from mcplint.outline import Outline
-
-    outline = Outline(cpython)
-    ruled_out = frozenset(r.code for r in tested if not r.imported_if(outline))
-    return (rules if CHECK_DECLARATIONS else [r for r in rules if r.code not in ruled_out]), cpython, ruled_out
+    return _second_tests(rules, [(r.code, r.imported_if) for r in rules if r.imported_if is not None], path, data)
 
 
 def _file_rules(rules, path: str, data: bytes, cpython) -> tuple[list, object, frozenset[str]]:
     """The file rules (`RuleInfo`s) to run in a file parsed for them alone, by their
-    `file_if`; CPython's tree of the file (`cpython`, or made here if a test needed it);
-    the codes ruled out (left in the list when the tests check declarations)."""
-    tested = [r for r in classes(rules) if r.file_if is not None]
-    if not tested:
+    `file_if` (`_second_tests`)."""
+    tests = [(r.code, r.file_if) for r in classes(rules) if r.file_if is not None]
+    return _second_tests(rules, tests, path, data, cpython)
+
+
+def _second_tests(rules, tests, path: str, data: bytes, cpython=None) -> tuple[list, object, frozenset[str]]:
+    """`rules` less those whose second test (`tests`: code -> a function of the file's
+    `Outline`) says they cannot report in the file; CPython's tree of it (`cpython`, or
+    made here if a test needed it: `_cpython_tree`); the codes ruled out (left in the
+    list when the tests check declarations, which then fail any report they make)."""
+    if not tests:
         return rules, cpython, frozenset()
     cpython = _cpython_tree(path, data) if cpython is None else cpython
     if not isinstance(cpython, ast.Module):  # libcst's parse reports what is wrong with it
@@ -341,7 +336,7 @@ def _file_rules(rules, path: str, data: bytes, cpython) -> tuple[list, object, f
     from mcplint.outline import Outline
 
     outline = Outline(cpython)
-    ruled_out = frozenset(r.code for r in tested if not r.file_if(outline))
+    ruled_out = frozenset(code for code, test in tests if not test(outline))
     return (rules if CHECK_DECLARATIONS else [r for r in rules if r.code not in ruled_out]), cpython, ruled_out
 
 
