@@ -119,3 +119,18 @@ def test_a_url_built_by_the_caller_keeps_its_shape_in_the_helper_that_requests_i
     # a helper that puts what it is given under its own fixed host reads it more narrowly
     [record] = [f for f in result.active if f.code == "MCP203" and f.handler == "tool `mirror_record`"]
     assert "sets the path of" in record.message and record.confidence.value == "medium"
+    # the last string built before the request is the URL: a name built further out is a piece of it
+    [manual] = [f for f in result.active if f.code == "MCP203" and f.handler == "tool `read_manual_page`"]
+    assert "sets the path of" in manual.message and manual.confidence.value == "medium"
+
+
+@pytest.mark.parametrize(("head", "fixed"), [
+    ("https://api.example.com/v1/", True), ("https://api.example.com", False), ("https://", False),
+    ("/v2/notes/", True), ("notes/", True), ("https:/", False), ("http:", False), ("notes-", False), ("", False),
+])
+def test_which_url_heads_fix_the_host(head: str, fixed: bool) -> None:
+    """The text before the tainted value: a relative path (`notes/` + x) leaves the host to
+    the client's base URL; a scheme still open (`https:/` + x) leaves it to the value."""
+    from mcplint.rules.mcp203_tool_ssrf import _fixes_host
+
+    assert _fixes_host(head) is fixed

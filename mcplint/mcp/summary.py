@@ -228,8 +228,8 @@ class _Walker:
     def walk(self, path, summary, param, trace, via, depth, covered, guards, narrowed, own_hits=False) -> None:
         """`covered`: rules already reported at a call on the way here (a wrapper the
         rule knows as a sink); the same rule is not reported again deeper down.
-        `narrowed`: rule code -> (message arguments, confidence cap) from the first call
-        on the way whose argument's shape limits what that rule's findings mean."""
+        `narrowed`: rule code -> (message arguments, confidence cap) from the last call
+        on the way whose argument's shape tells what that rule's findings mean."""
         if depth > 0 or own_hits:
             for hit in summary.hits:
                 if hit.param != param or hit.code in covered:
@@ -262,8 +262,9 @@ class _Walker:
                 at_call = {hit.code for hit in summary.hits if hit.node == record.node and hit.param == param}
                 if depth == 0:
                     at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
-                # the outermost call decides: the value a handler builds is what the callees get
-                inner = {code: (dict(args), cap) for code, args, cap in narrowing if code not in narrowed}
+                # the call nearest the sink decides, as the last string built before a
+                # request is the URL (MCP203): `f"man/{ref}"` passed on, then `f"/v2/{x}"`
+                inner = {code: (dict(args), cap) for code, args, cap in narrowing}
                 self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
                           covered | at_call, guards | arg_guards, {**narrowed, **inner})
 

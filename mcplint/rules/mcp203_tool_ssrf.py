@@ -55,6 +55,7 @@ VALIDATOR_NAME = lazy_compile(r"safe|valid|allow|permit|trusted|whitelist", re.I
 REGEX_MATCHERS = frozenset({"re.match", "re.fullmatch"})
 _ANCHORED_HOST = lazy_compile(r"^\^?(?:https\??|\(https\?\)|https?)://(?:[\w-]|\\\.)+(?::\d+)?/")
 _HOST_URL = lazy_compile(r"^[a-zA-Z][\w+.-]*://[^/?#]+[/?#]")
+_SCHEME_START = lazy_compile(r"^[a-zA-Z][\w+.-]*:/?$")  # `https:`, `http:/`: the host is still to come
 FULL, PARTIAL = 2, 1
 _UNKNOWN = "\x00"  # an untainted, unresolved expression in a URL's head
 
@@ -571,8 +572,9 @@ def _fixes_host(head: str) -> bool:
         return False
     if "://" in head:
         return any(c in head.split("://", 1)[1] for c in "/?#")
-    # `{BASE_URL}{path}`: an untainted base; `/v1/items/` + x: a path for a client's base_url.
-    return head.startswith((_UNKNOWN, "/"))
+    # `{BASE_URL}{path}`: an untainted base; `/v1/items/` + x: a path for a client's
+    # base_url, and so is `items/` + x (but not `https:/` + x, a scheme still open)
+    return head.startswith((_UNKNOWN, "/")) or ("/" in head and not _SCHEME_START.match(head))
 
 
 def _mentions_host_in(checked: cst.BaseExpression, taint: Taint) -> bool:
