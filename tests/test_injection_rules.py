@@ -166,3 +166,41 @@ def test_a_query_object_is_not_sql_text_but_its_text_field_is() -> None:
     rules = [r for r in all_rules() if r.code == "MCP302"]
     result = analyse_source("reports/server.py", textwrap.dedent(source).encode(), rules)
     assert [f.span.line for f in result.findings if f.code == "MCP302"] == [22, 26, 30]
+
+
+LOOKUPS = textwrap.dedent('''
+    import subprocess
+
+    import requests
+    from mcp.server.fastmcp import FastMCP
+
+    mcp = FastMCP("ops")
+    COMMANDS = {"disk": "df -h", "load": "uptime"}
+
+
+    @mcp.tool()
+    def run_named(name: str) -> str:
+        return subprocess.run(COMMANDS.get(name), shell=True, capture_output=True, text=True).stdout
+
+
+    @mcp.tool()
+    def run_named_or_raw(name: str) -> str:
+        return subprocess.run(COMMANDS.get(name, name), shell=True, capture_output=True, text=True).stdout
+
+
+    @mcp.tool()
+    def run_fetched(url: str) -> str:
+        script = requests.get(url, timeout=10).text
+        return subprocess.run(script, shell=True, capture_output=True, text=True).stdout
+''')
+
+
+def test_a_lookup_in_a_table_is_the_tables_value_not_the_key() -> None:
+    """`TABLE.get(key)` is one of the table's entries, as `TABLE[key]` is (an
+    allow-list); a default given is the tool's own value; `requests.get(url)` is not a
+    lookup, and what it returns stays tied to the parameter."""
+    lines = {line for line, _ in _confidences(LOOKUPS, "MCP301")}
+    source = LOOKUPS.splitlines()
+    assert {source[line - 1].strip().split("(")[0] for line in lines} == {"return subprocess.run"}
+    assert sorted(lines) == [source.index(l) + 1 for l in source
+                             if "COMMANDS.get(name, name)" in l or "subprocess.run(script" in l]

@@ -97,6 +97,8 @@ ReturnsOf = Callable[[str], "tuple[list[str], frozenset[str], bool] | None"]
 
 
 _COLLECTIONS = frozenset({cst.List, cst.Tuple, cst.Set})
+_LOOKUPS = frozenset({"get", "pop"})  # `mapping.get(key, default)`: an element, or the default
+_CLIENT_LIKE = re.compile(r"client|session|http|request|api|conn|socket|sock|browser|page|driver", re.IGNORECASE)
 _COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp})
 
 
@@ -282,6 +284,13 @@ class FunctionFlow(cst.CSTVisitor):
             found = found or taint
         return found
 
+    def _mapping(self, receiver: cst.BaseExpression) -> bool:
+        """Is `receiver.get(...)` a lookup in a mapping: a variable of the program, not a
+        module (`requests.get`) or something named like a client (`session.get(url)`)?"""
+        name = dotted(receiver)
+        return name is not None and not self.imports.is_imported(name) and \
+            not _CLIENT_LIKE.search(name.rsplit(".", 1)[-1])
+
     def _call(self, call: cst.Call) -> Taint | None:
         qualified = self.imports.qualify(call.func) or ""
         if qualified in CLEANSING_CALLS:
@@ -310,6 +319,12 @@ class FunctionFlow(cst.CSTVisitor):
                 return args_taint.then(call, f"joined: `{_short(call)}`")
             if receiver is not None:
                 return receiver
+            if method in _LOOKUPS and self._mapping(func.value):
+                # an element of a mapping the tool did not fill (a routing table, a cache):
+                # the key picks one, as `table[key]` does; only a default given is the tool's
+                default = argument(call, 1, "default")
+                taint = self.taint_of(default) if default is not None else None
+                return taint.then(call, f"the default of `{_short(call)}`") if taint is not None else None
         if args_taint is None:
             return None
         local = self.returns_of(qualified) if self.returns_of is not None and isinstance(func, cst.Name) else None
