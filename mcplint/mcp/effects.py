@@ -425,8 +425,8 @@ class _Index:
             return effect(DELETE, f"deletes ({label})", certain=False)
         if _WRITE_METHOD.match(method):
             return effect(WRITE, f"writes ({label})", certain=False)
-        if method == "save" and receiver is not None:
-            return effect(WRITE, f"saves ({label})", certain=False)
+        if method == "save" and receiver is not None and not _scratch(call, 0, "fp", local):
+            return effect(WRITE, f"saves ({label})", certain=False)  # not `image.save(buf)` into memory
         return None
 
     def _command(self, call: cst.Call, qualified: str, tainted, effect, local) -> Effect | None:
