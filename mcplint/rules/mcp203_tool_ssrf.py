@@ -99,9 +99,9 @@ class ToolSsrf(Rule):
     parameter is the whole URL or sets its scheme or host (including
     `f"{BASE}{x}"` with a base that has no path, where `x = "@evil.example"` moves the
     host); medium when a fixed `https://host/` prefix leaves only the path to the
-    parameter; low when only a query value is tainted. A URL built in the tool and
-    requested by a helper it is passed to (`url = f"{API}/alerts/{state}"`, then
-    `make_request(url)`) is judged by how the tool built it.
+    parameter; low when only a query value is tainted. The URL is the last string built
+    before the request, in the tool or in the helpers it passes the value to
+    (`url = f"{API}/alerts/{state}"`, then `make_request(url)`).
 
     Stays silent when, before the request and on the same branch, the handler checks
     the host against an allow-list in an `if` that returns or raises (or wraps the
