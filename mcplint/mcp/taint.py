@@ -291,6 +291,13 @@ class FunctionFlow(cst.CSTVisitor):
         return name is not None and not self.imports.is_imported(name) and \
             not _CLIENT_LIKE.search(name.rsplit(".", 1)[-1])
 
+    def _default(self, call: cst.Call) -> Taint | None:
+        """The taint of a lookup's default (`os.getenv(name, default)`, `table.get(key, default)`),
+        the one argument whose value the lookup may return."""
+        default = argument(call, 1, "default")
+        taint = self.taint_of(default) if default is not None else None
+        return taint.then(call, f"the default of `{_short(call)}`") if taint is not None else None
+
     def _call(self, call: cst.Call) -> Taint | None:
         qualified = self.imports.qualify(call.func) or ""
         if qualified in CLEANSING_CALLS:
@@ -299,9 +306,7 @@ class FunctionFlow(cst.CSTVisitor):
         if qualified in sdk.ENV_GETTERS:
             # the environment's value, not the name asked for (a tool that picks which
             # variable to read gets the operator's setting): only a default can carry taint
-            default = argument(call, 1, "default")
-            taint = self.taint_of(default) if default is not None else None
-            return taint.then(call, f"the default of `{_short(call)}`") if taint is not None else None
+            return self._default(call)
         args_taint = self._first(arg.value for arg in call.args)
         if qualified in PARTIAL_SANITIZERS:
             return args_taint.sanitized_by(qualified) if args_taint else None
@@ -322,9 +327,7 @@ class FunctionFlow(cst.CSTVisitor):
             if method in _LOOKUPS and self._mapping(func.value):
                 # an element of a mapping the tool did not fill (a routing table, a cache):
                 # the key picks one, as `table[key]` does; only a default given is the tool's
-                default = argument(call, 1, "default")
-                taint = self.taint_of(default) if default is not None else None
-                return taint.then(call, f"the default of `{_short(call)}`") if taint is not None else None
+                return self._default(call)
         if args_taint is None:
             return None
         local = self.returns_of(qualified) if self.returns_of is not None and isinstance(func, cst.Name) else None
