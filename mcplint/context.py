@@ -350,9 +350,12 @@ class FileContext:
             return ()
         outer, self.handler = self.handler, handler
         try:
-            found = ((type(rule).code, rule.through_call(taint)) for rule in self._narrowing)
-            return tuple((code, tuple(sorted(args.items())), cap) for code, (args, cap) in
-                         ((code, kept) for code, kept in found if kept is not None))
+            found = []
+            for rule in self._narrowing:
+                kept = rule.through_call(taint)
+                if kept is not None:
+                    found.append((type(rule).code, tuple(sorted(kept[0].items())), kept[1]))
+            return tuple(found)
         finally:
             self.handler = outer
 

@@ -263,7 +263,7 @@ class _Walker:
                 if depth == 0:
                     at_call |= self.facts[path].handler_sinks.get((self.handler.key, record.node), set())
                 # the call nearest the sink decides, as the last string built before a
-                # request is the URL (MCP203): `f"man/{ref}"` passed on, then `f"/v2/{x}"`
+                # request is the URL (MCP203): `f"man-{ref}"` passed on, then `f"/v2/{x}"`
                 inner = {code: (dict(args), cap) for code, args, cap in narrowing}
                 self.walk(callee_path, callee, callee_param, trace + hop, via + (record.callee,), depth + 1,
                           covered | at_call, guards | arg_guards, {**narrowed, **inner})
