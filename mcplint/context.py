@@ -11,6 +11,7 @@ phase. Rules see no difference: `ctx.handler` is a `Handler` either way (kind
 from __future__ import annotations
 
 import ast
+import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +25,7 @@ from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
-from mcplint.mcp.summary import CallRecord, FileFacts, FunctionSummary, HandlerEntry, SinkHit
+from mcplint.mcp.summary import CallRecord, Extent, FileFacts, FunctionSummary, HandlerEntry, SinkHit
 from mcplint.parse import parse_module
 from mcplint.positions import Positions, syntax_of
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
@@ -302,6 +303,7 @@ class FileContext:
         if tree is None or tree.nodes[0] is not self.module:
             tree = walk.Tree(self.module)
         ordinal = {key: tree.order[key] for key in wanted if key in tree.order}
+        positions = self.positions()
 
         def steps(taint: Taint) -> tuple[tuple[int, str], ...]:
             return tuple((ordinal[id(s.node)], s.note) for s in taint.steps if id(s.node) in ordinal)
@@ -330,6 +332,10 @@ class FileContext:
                 continue
             handler = self._handlers[function_id]
             summary = FunctionSummary(key=key, params=tuple(p.name for p in handler.params if not p.star))
+            start = tree.order.get(function_id)
+            lines = positions.lines_of(function) if start is not None else None
+            if lines is not None:
+                summary.extent = (start, tree.ends[start], *lines)
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
@@ -435,20 +441,73 @@ def _span(rng) -> Span:
     return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
 
-def locate_nodes(path: str, data: bytes, ordinals: frozenset[int]):
+def locate_nodes(path: str, data: bytes, ordinals: frozenset[int], extents: tuple[Extent, ...] | None = None):
     """(path, span of each node ordinal, its header lines, the file's encoding) of one
-    file (`summary.place_pending`)."""
+    file (`summary.place_pending`). `extents`: the functions that hold all `ordinals`;
+    only they are parsed, where the file is UTF-8 (else, or if one of them does not
+    come out as it was, the whole file)."""
+    if extents and not data.startswith(codecs.BOM_UTF8) and not _CODING.search(data, 0, _second_line_end(data)):
+        spans: dict[int, Span] = {}
+        headers: dict[int, set[int]] = {}
+        lines = data.splitlines(keepends=True)
+        for extent in extents:
+            if not _locate_in_function(lines, extent, ordinals, spans, headers):
+                break
+        else:
+            return path, spans, headers, "utf-8"
     module = parse_module(data)
     tree = walk.Tree(module)
-    positions = Positions(module, syntax_of(data), tree)
-    spans: dict[int, Span] = {}
-    headers: dict[int, set[int]] = {}
-    for number in ordinals:
-        if number < len(tree.nodes):
-            node = tree.nodes[number]
-            spans[number] = _span(positions.get(node))
-            headers[number] = _header_lines(node, positions)
+    spans, headers = {}, {}
+    _locate_in(tree, Positions(module, syntax_of(data), tree), ordinals, 0, range(len(tree.nodes)), 0, spans, headers)
     return path, spans, headers, module.encoding
+
+
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)  # PEP 263's declaration
+
+
+def _second_line_end(data: bytes) -> int:
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    return len(data) if second < 0 else second
+
+
+def _locate_in_function(lines: list[bytes], extent: Extent, ordinals: frozenset[int], spans: dict, headers: dict) -> bool:
+    """Locate the ordinals within one function, parsing its lines alone (an indented one
+    inside an `if 1:`, so that its columns stay those of the file); False if its tree is
+    not the one the per-file phase numbered."""
+    start, end, first, last = extent
+    source = b"".join(lines[first - 1:last])
+    wrapped = bool(source[:1].isspace())
+    if wrapped:
+        source = b"if 1:\n" + source
+    if not source.endswith((b"\n", b"\r")):
+        source += b"\n"
+    try:
+        module = parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, SyntaxError):
+        return False
+    function = module.body[0].body.body[0] if wrapped else module.body[0]
+    if not isinstance(function, cst.FunctionDef):
+        return False
+    tree = walk.Tree(module)
+    at = tree.order[id(function)]
+    if tree.ends[at] - at != end - start:
+        return False
+    _locate_in(tree, Positions(module, syntax_of(source), tree), ordinals, at - start, range(start, end),
+               first - 1 - wrapped, spans, headers)
+    return True
+
+
+def _locate_in(tree: walk.Tree, positions: Positions, ordinals: frozenset[int], offset: int, numbers: range,
+               shift: int, spans: dict, headers: dict) -> None:
+    """Spans and header lines of the `ordinals` in `numbers`, whose nodes are `tree.nodes[n
+    + offset]`, `shift` lines down in the file."""
+    for number in ordinals:
+        if number in numbers and number + offset < len(tree.nodes):
+            node = tree.nodes[number + offset]
+            span = _span(positions.get(node))
+            spans[number] = Span(span.line + shift, span.column, span.end_line + shift, span.end_column)
+            headers[number] = {line + shift for line in _header_lines(node, positions)}
 
 
 def _header_lines(statement: cst.CSTNode, positions) -> set[int]:

@@ -131,7 +131,8 @@ def analyse_source(path: str, data: bytes, rules: Sequence[type[Rule] | RuleInfo
     result = analyse_file_bytes(path, data, rules, index=index, kind=kind, project=project)
     if result.facts is not None:
         pending = follow({path: result.facts}, index, rule_by_code())
-        result.findings.extend(place_pending(pending, {path: data}, rule_by_code(), _locate_here)[0])
+        result.findings.extend(place_pending(pending, {path: data}, rule_by_code(), _locate_here,
+                                             facts={path: result.facts})[0])
     result.findings.extend(_apply_suppressions(path, result.suppressions, result.findings, rules))
     result.findings = _of_enabled(result.findings, rules)
     return result
@@ -548,7 +549,7 @@ def scan(
                 pending = follow(facts, index, infos)
                 # placed where they land: files parsed again, unless unchanged and located before
                 known = cache.located(manifest) if cache is not None else None
-                placed, located = place_pending(pending, contents, infos, _locator(jobs), known)
+                placed, located = place_pending(pending, contents, infos, _locator(jobs), known, facts)
                 for finding in placed:
                     results[finding.path].findings.append(finding)
             entry.located = {path: (manifest[path], *where) for path, where in {**(known or {}), **located}.items()}

@@ -122,6 +122,16 @@ class Positions:
                 out[node] = rng
         return out
 
+    def lines_of(self, function: cst.FunctionDef) -> tuple[int, int] | None:
+        """The lines of a function, from its first decorator to its last line (from its
+        `ast` twin: no code is generated), or None where the two trees disagree."""
+        chain = self.tree.ancestors(function)
+        placed = self._place(chain) if self.syntax is not None and chain and chain[0] is self.module else None
+        twin = placed[0] if placed is not None else None
+        if not isinstance(twin, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        return min([twin.lineno, *(d.lineno for d in twin.decorator_list)]), twin.end_lineno
+
     def get(self, node: cst.CSTNode) -> CodeRange | None:
         if self._whole is not None:
             return self._whole.get(node)
@@ -160,9 +170,11 @@ class Positions:
 
     def _generate(self, chain: list[cst.CSTNode]) -> bool:
         placed = self._place(chain)
-        if placed is None:
+        # `else:`, `finally:` and `case` clauses have no line of their own in the `ast`
+        first_line = getattr(placed[0], "lineno", None) if placed is not None else None
+        if not isinstance(first_line, int):
             return False
-        first_line, indents = placed
+        indents = placed[1]
         unit = chain[-1]
         ranges = _Ranges()
         state = _UnitState(default_indent=self.module.default_indent, default_newline=self.module.default_newline,
@@ -199,8 +211,8 @@ class Positions:
         rng = self.get(last)
         return rng.end if rng is not None else None
 
-    def _place(self, chain: list[cst.CSTNode]) -> tuple[int, list[str]] | None:
-        """(the `ast` line the unit `chain[-1]` starts on, the indentation around it)."""
+    def _place(self, chain: list[cst.CSTNode]) -> tuple[object, list[str]] | None:
+        """(the `ast` twin of the unit `chain[-1]`, the indentation around it)."""
         default = self.module.default_indent
         indents: list[str] = []
         twin: object = self.syntax.body
@@ -235,9 +247,7 @@ class Positions:
                 return None
             if twin is None:
                 return None
-        # `else:`, `finally:` and `case` clauses have no line of their own in the `ast`
-        line = getattr(twin, "lineno", None)
-        return (line, indents) if isinstance(line, int) else None
+        return twin, indents
 
     def _offsets_of(self, block: cst.CSTNode, statements: object) -> list[int] | None:
         """Index in the `ast` list of each statement of a libcst block (a line of

@@ -263,8 +263,9 @@ def test_place_pending_locates_only_what_it_does_not_know() -> None:
     asked: list[tuple] = []
 
     def locate(items):
-        asked.extend((path, sorted(ordinals)) for path, _, ordinals in items)
-        return [(path, {n: Span(n) for n in ordinals}, {n: {n} for n in ordinals}, "utf-8") for path, _, ordinals in items]
+        asked.extend((path, sorted(ordinals)) for path, _, ordinals, _ in items)
+        return [(path, {n: Span(n) for n in ordinals}, {n: {n} for n in ordinals}, "utf-8")
+                for path, _, ordinals, _ in items]
 
     contents = {"h.py": b"a\nb\nc\nd\ne\n", "s.py": b"x\ny\nz\n"}
     known = {"h.py": ({4: Span(4)}, {4: {4}}, "utf-8"), "s.py": ({3: Span(3)}, {3: {3}}, "utf-8")}

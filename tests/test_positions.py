@@ -216,3 +216,112 @@ def test_syntax_warnings_of_scanned_code_are_not_printed() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert syntax_of(b'pattern = "\\d+"\n') is not None
+
+
+# -- locating nodes by parsing only the functions that hold them (`context.locate_nodes`)
+def _extents(source: bytes) -> list[tuple[int, int, int, int]]:
+    """Every function's extent, as the per-file phase records it (`FileContext.facts`)."""
+    module = parse_module(source)
+    tree = walk.Tree(module)
+    positions = Positions(module, ast.parse(source), tree)
+    extents = []
+    for at, node in enumerate(tree.nodes):
+        if isinstance(node, cst.FunctionDef):
+            lines = positions.lines_of(node)
+            assert lines is not None, cst.Module([]).code_for_node(node)
+            extents.append((at, tree.ends[at], *lines))
+    return extents
+
+
+def _assert_located_alike(source: bytes) -> None:
+    from mcplint.context import locate_nodes
+    from mcplint.mcp.summary import FileFacts, FunctionSummary, _holding
+
+    extents = _extents(source)
+    ordinals = frozenset(n for start, end, _, _ in extents for n in range(start, end))
+    facts = FileFacts("f.py", {str(i): FunctionSummary(str(i), (), extent=e) for i, e in enumerate(extents)})
+    holding = _holding(facts, set(ordinals))
+    assert holding is not None and len(holding) <= len(extents)
+    _, whole_spans, whole_headers, _ = locate_nodes("f.py", source, ordinals)
+    _, spans, headers, _ = locate_nodes("f.py", source, ordinals, holding)
+    assert spans == whole_spans
+    assert headers == whole_headers
+
+
+LOCATED = {
+    "methods, nested and decorated": b"""import functools
+
+class Server:
+    '''doc'''
+
+    @property
+    def name(self):
+        return self._name
+
+    @functools.lru_cache(
+        maxsize=4,
+    )
+    async def run(self, cmd: str) -> str:
+        def inner(x):
+            return [y for y in x if y]
+        text = '''
+a line at column 0 inside a method
+'''
+        return inner(cmd) + text  # trailing comment
+
+    def last(self): return 1; x = 2
+
+
+if True:
+\tdef tabbed(a,
+\t           b):
+\t\treturn a + b
+""",
+    "crlf": b"def f(a):\r\n    b = a\r\n\r\n    return b\r\n\r\nclass C:\r\n    def m(self):\r\n        return 1\r\n",
+    "no trailing newline": b"def f():\n    return 1",
+    "after a continuation": b"x = [\n    1,\n]\ndef f(p):\n    return (p,\n            p)\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCATED))
+def test_nodes_located_in_their_functions_alone_are_where_the_whole_file_puts_them(name: str) -> None:
+    _assert_located_alike(LOCATED[name])
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES[::3], ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_nodes_located_in_their_functions_alone(path) -> None:
+    if _extents(path.read_bytes()):
+        _assert_located_alike(path.read_bytes())
+
+
+def test_a_node_outside_every_function_has_the_file_parsed_whole() -> None:
+    from mcplint.context import locate_nodes
+    from mcplint.mcp.summary import FileFacts, FunctionSummary, _holding
+
+    source = b"import os\n\ndef f(p):\n    os.system(p)\n\nos.system('ls')\n"
+    [extent] = _extents(source)
+    facts = FileFacts("f.py", {"f": FunctionSummary("f", ("p",), extent=extent)})
+    assert _holding(facts, {extent[0] + 1}) == (extent,)
+    assert _holding(facts, {extent[1] + 1}) is None  # the module-level call
+    assert _holding(FileFacts("f.py", {"f": FunctionSummary("f", ("p",))}), {extent[0]}) is None  # extent unknown
+
+
+def test_a_file_in_another_encoding_is_parsed_whole() -> None:
+    from mcplint.context import locate_nodes
+
+    source = "# -*- coding: latin-1 -*-\ndef f(p):\n    return 'caf\u00e9' + p\n".encode("latin-1")
+    extents = _extents(source)
+    ordinals = frozenset(range(extents[0][0], extents[0][1]))
+    whole = locate_nodes("f.py", source, ordinals)
+    assert whole[3] != "utf-8"  # libcst read the declaration
+    assert locate_nodes("f.py", source, ordinals, tuple(extents)) == whole
+
+
+def test_a_function_that_does_not_parse_alone_as_it_was_has_the_file_parsed_whole() -> None:
+    from mcplint.context import locate_nodes
+
+    source = b"def f(p):\n    return p\n"
+    [extent] = _extents(source)
+    ordinals = frozenset(range(extent[0], extent[1]))
+    stale = (extent[0], extent[1] + 3, *extent[2:])  # numbered from another version of the function
+    assert locate_nodes("f.py", source, ordinals, (stale,)) == locate_nodes("f.py", source, ordinals)

@@ -16,6 +16,7 @@ modules handlers' input reaches, so that only those are analysed for summaries.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -62,12 +63,19 @@ class CallRecord:
 Narrowing = tuple[str, tuple[tuple[str, str], ...], Confidence]
 
 
+# Where a function lies in its file: the ordinals of its nodes (`range(start, end)`) and
+# its lines, from its first decorator to its last line (`place_pending` parses only the
+# functions that hold the nodes it locates).
+Extent = tuple[int, int, int, int]
+
+
 @dataclass
 class FunctionSummary:
     key: str  # "func" or "Class.method"
     params: tuple[str, ...]  # positional order, without self/cls
     hits: list[SinkHit] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
+    extent: Extent | None = None  # None: not known (the file is then parsed whole to locate its nodes)
 
 
 @dataclass(frozen=True)
@@ -299,6 +307,24 @@ class _Walker:
         )
 
 
+def _holding(facts: FileFacts, ordinals: set[int]) -> tuple[Extent, ...] | None:
+    """The outermost functions of the file that hold `ordinals` (in source order), or None
+    if one of them is outside every function known (the file is then parsed whole)."""
+    outermost: list[Extent] = []
+    for extent in sorted((f.extent for f in facts.functions.values() if f.extent is not None),
+                         key=lambda e: (e[0], -e[1])):
+        if not outermost or extent[0] >= outermost[-1][1]:
+            outermost.append(extent)
+    starts = [extent[0] for extent in outermost]
+    used: dict[int, Extent] = {}
+    for number in ordinals:
+        at = bisect_right(starts, number) - 1
+        if at < 0 or number >= outermost[at][1]:
+            return None
+        used[at] = outermost[at]
+    return tuple(used[at] for at in sorted(used))
+
+
 # What is known of where a file's nodes are: span of each node ordinal, header lines (for
 # suppression comments), the file's encoding (`context.locate_nodes`).
 Located = tuple[dict[int, Span], dict[int, set[int]], str]
@@ -306,13 +332,16 @@ Located = tuple[dict[int, Span], dict[int, set[int]], str]
 
 def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict,
                   locate: Callable[[list[tuple]], Iterable[tuple]],
-                  known: dict[str, Located] | None = None) -> tuple[list[Finding], dict[str, Located]]:
+                  known: dict[str, Located] | None = None,
+                  facts: dict[str, FileFacts] | None = None) -> tuple[list[Finding], dict[str, Located]]:
     """Findings for sinks reached across functions, with what was located to place them.
 
     Each file involved is parsed again, once, by `locate` (a list of (path, bytes,
-    ordinals) to `context.locate_nodes` results): cheaper than computing positions for
-    every analysed file in case a finding lands there. `known`: what earlier runs located
-    in files unchanged since; a file whose nodes it holds is not parsed again.
+    ordinals, extents) to `context.locate_nodes` results): cheaper than computing
+    positions for every analysed file in case a finding lands there. Where the files'
+    `facts` tell the extents of the functions that hold every node to locate, only those
+    functions are parsed. `known`: what earlier runs located in files unchanged since; a
+    file whose nodes it holds is not parsed again.
     """
     wanted: dict[str, set[int]] = {}
     for item in pending:
@@ -326,7 +355,8 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
         if path in known and ordinals <= known[path][0].keys():
             located[path] = known[path]
         else:
-            missing.append((path, contents[path], frozenset(ordinals)))
+            extents = _holding(facts[path], ordinals) if facts is not None and path in facts else None
+            missing.append((path, contents[path], frozenset(ordinals), extents))
     for path, spans, headers, encoding in (locate(missing) if missing else ()):
         before = known.get(path, ({}, {}, encoding))
         located[path] = ({**before[0], **spans}, {**before[1], **headers}, encoding)
