@@ -174,13 +174,13 @@ class Reach:
         self.facts: dict[str, FileFacts] = {}
         # path -> (function name, argument position|keyword, or None for every parameter) asked of it
         self.asked: dict[str, set[tuple[str, int | str | None]]] = {}
-        self.reached: set[tuple[str, str, str]] = set()  # (path, function key, parameter)
+        self.reached: dict[str, set[tuple[str, str]]] = {}  # path -> (function key, parameter)
 
     def add(self, path: str, facts: FileFacts) -> set[str]:
         """Take one file's summaries; return the files newly reached whose summaries are
         still missing."""
         self.facts[path] = facts
-        self.reached = {entry for entry in self.reached if entry[0] != path}  # again, from these summaries
+        self.reached[path] = set()  # again, from these summaries
         work = [(path, handler.key, param) for handler in facts.handlers for param in handler.params]
         missing: set[str] = set()
         for _, _, qualified in facts.imported_handlers:  # handlers of other modules: every parameter
@@ -190,11 +190,11 @@ class Reach:
         for name, key in self.asked.get(path, ()):
             work += self._entries(path, name, key)
         while work:
-            entry = work.pop()
-            if entry in self.reached:
+            at, key, param = work.pop()
+            done = self.reached.setdefault(at, set())
+            if (key, param) in done:
                 continue
-            self.reached.add(entry)
-            at, key, param = entry
+            done.add((key, param))
             summary = self.facts[at].functions.get(key)
             for record in summary.calls if summary is not None else ():
                 for arg_key, source, *_ in record.args:
