@@ -10,6 +10,8 @@ nothing of libcst.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections import Counter
@@ -169,6 +171,7 @@ def redact(value: str) -> str:
 
 # -- token formats ------------------------------------------------------------------
 
+JWT = "JSON Web Token"
 # label, pattern; the group `body` is the random part (its entropy tells real from dummy).
 TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, lazy_compile(pattern))
@@ -186,9 +189,28 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Google OAuth client secret", r"\bGOCSPX-(?P<body>[A-Za-z0-9_-]{28})\b"),
         ("Notion token", r"\b(?:secret_|ntn_)(?P<body>[A-Za-z0-9]{40,})\b"),
         ("Hugging Face token", r"\bhf_(?P<body>[A-Za-z0-9]{34})\b"),
-        ("JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ(?P<body>[A-Za-z0-9_-]{8,})\.[A-Za-z0-9_-]*"),
+        (JWT, r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ(?P<body>[A-Za-z0-9_-]{8,})\.[A-Za-z0-9_-]*"),
     )
 )
+
+
+def _signed(token: str) -> bool:
+    """Can the third part of a JSON Web Token be a signature? One is 32 bytes or more
+    that look random; a test's stand-in is missing or reads as text once decoded
+    (`c2lnbmF0dXJl` is `signature`), and no server would accept it."""
+    signature = token.split(".")[2] if token.count(".") >= 2 else ""
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) >= 16 and not (raw.isascii() and raw.decode("ascii").isprintable())
+
+
+def _stand_in_jwt(value: str) -> bool:
+    """A JSON Web Token that cannot be signed (`_signed`): not a secret, whatever name
+    it is bound to."""
+    match = dict(TOKEN_FORMATS)[JWT].search(value)
+    return match is not None and not _signed(match.group(0))
 
 
 def find_token(value: str) -> tuple[str, str, Confidence] | None:
@@ -202,6 +224,8 @@ def find_token(value: str) -> tuple[str, str, Confidence] | None:
                 if len(body) < 20:
                     continue
             if is_placeholder(body):  # the prefix is fixed text (Notion keys start with `secret_`)
+                continue
+            if label == JWT and not _signed(text):
                 continue
             confidence = Confidence.HIGH
             if shannon_entropy(body) < 3.0 or _has_sequence(body):
@@ -263,7 +287,7 @@ def judge(text: str, name: str | None, *, in_tests: bool = False, compared: bool
                 return None  # redis://default:S3cretPass@localhost: a local stand-in
             confidence = Confidence.MEDIUM if confidence is Confidence.HIGH else Confidence.LOW
         return label, secret, confidence
-    if name is None:
+    if name is None or _stand_in_jwt(text):
         return None
     confidence = value_confidence(text, name)
     if confidence is Confidence.LOW and (compared or not is_password_name(name)):

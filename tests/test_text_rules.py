@@ -393,3 +393,21 @@ def test_text_rules_never_raise(text: str, name: str) -> None:
     result = analyse_source(name, text.encode("utf-8"), RULES)
     for finding in result.findings:
         assert finding.span.line >= 1 and finding.span.column >= 1
+
+
+def test_a_json_web_token_is_a_secret_only_if_it_can_be_signed() -> None:
+    """A stand-in from a test (its signature reads as text, or is missing) is no token,
+    whatever name it is bound to; a random signature of 32 bytes is one."""
+    import base64
+    import hashlib
+
+    from mcplint.secrets import JWT, find_token, judge
+
+    head = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMtZGVzayJ9."
+    signed = head + base64.urlsafe_b64encode(hashlib.sha256(b"k").digest()).decode().rstrip("=")
+    assert find_token(signed)[0] == JWT
+    assert judge(signed, "api_token")[0] == JWT
+    short = head + base64.urlsafe_b64encode(hashlib.sha256(b"k").digest()[:8]).decode().rstrip("=")
+    for stand_in in (head + "c2lnbmF0dXJl", head, short, head + "a"):  # `signature`, none, 8 bytes, not base64
+        assert find_token(stand_in) is None, stand_in
+        assert judge(stand_in, "jwt") is None and judge(stand_in, "api_token", in_tests=True) is None
