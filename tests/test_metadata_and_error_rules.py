@@ -233,3 +233,32 @@ def test_description_from_packaged_file_is_fine(tmp_path: Path) -> None:
             return []
     '''})
     assert not _findings(result, "MCP404")
+
+
+def test_mcp404_a_description_from_a_project_api_client_came_over_http(tmp_path: Path) -> None:
+    """`client = APIClient(base_url=..., api_key=os.getenv(...))` at module level, then
+    `await client.get(path)` in `list_tools`: the text is an HTTP response's, not the
+    environment variable that configured the client."""
+    server = """\
+        import os
+        from mcp import types
+        from mcp.server.lowlevel import Server
+        from .api import APIClient, TextCache
+
+        server = Server("kb")
+        client = APIClient(base_url="https://api.kb.example", api_key=os.getenv("KB_TOKEN"))
+        cache = TextCache(size=os.getenv("KB_CACHE_SIZE"))
+
+        @server.list_tools()
+        async def list_tools() -> list[types.Tool]:
+            data = await client.get("/account")
+            suffix = data.get("description") or ""
+            return [
+                types.Tool(name="search", description="Search the knowledge base." + suffix, inputSchema={}),
+                types.Tool(name="recent", description=cache.get("recent"), inputSchema={}),
+            ]
+        """
+    # the cache's lookup is not the environment variable that sized the cache
+    [finding] = _findings(_scan(tmp_path, {"pkg/server.py": server, "pkg/api.py": ""}), "MCP404")
+    assert finding.span.line == 15 and "an HTTP response (`client.get`)" in finding.message
+    assert finding.severity.name == "HIGH"

@@ -58,7 +58,9 @@ class DynamicToolMetadata(Rule):
     variables, f-strings, `+`, `.format()`, `.join()` and the file's own helper
     functions, and reports them when they come from
 
-    - an HTTP response (`requests`, `httpx`, `aiohttp`, `urllib`): high severity;
+    - an HTTP response (`requests`, `httpx`, `aiohttp`, `urllib`, or the `.get()`
+      of a client made with a `base_url=`, such as a project's own API wrapper):
+      high severity;
     - a file read at run time that is not shipped next to the code (a path built
       from `__file__` or read with `importlib.resources` is fine): low severity;
     - an environment variable: low severity, low confidence (whoever sets the
@@ -67,7 +69,8 @@ class DynamicToolMetadata(Rule):
     A tool's `__doc__` reassigned at module level from anything that is not a
     literal or the old docstring with constants formatted in is reported with low
     confidence. Numbers (`int(os.environ["MAX_ROWS"])` formatted into a
-    description) are not text and are not reported.
+    description) are not text and are not reported, nor is a lookup in an object
+    (`cache.get(key)`): it is not the arguments the object was made with.
 
     ## Why is this bad?
     The model trusts tool descriptions as instructions, and users approve a server
@@ -268,6 +271,8 @@ class DynamicToolMetadata(Rule):
                 return _Origin(REMOTE, call, shown)
             if method in FILE_METHODS:
                 return None if self._packaged(call) else _Origin(FILE, call, shown)
+            if method == "get" and self._instance(receiver, scope):
+                return None  # `cache.get(key)`: a lookup in an object, not its constructor's arguments
             if method in BODY_METHODS or method in ("format", "strip", "replace", "get", "join", "dedent"):
                 found = self._origin(receiver, scope, depth, seen)
                 if found is not None:
@@ -330,11 +335,31 @@ class DynamicToolMetadata(Rule):
                 value = node.value
             elif isinstance(node, cst.WithItem) and node.asname is not None and dotted(node.asname.name) == name:
                 value = node.item
-            if isinstance(value, cst.Await):
-                value = value.expression
-            if isinstance(value, cst.Call) and (self.ctx.qualify(value.func) or "") in CLIENT_CLASSES:
+            if self._client_made(value):
                 return True
-        return False
+        # a module's client, used in a function (`client = APIClient(base_url=...)`)
+        return scope is not None and self._client_made(metadata.module_constant(self.ctx, name))
+
+    def _instance(self, receiver: cst.BaseExpression, scope) -> bool:
+        """A name bound to an instance of a class (`cache = TextCache(size=...)`)."""
+        name = dotted(receiver)
+        if name is None or "." in name:
+            return False
+        values = [node.value for node in walk.iter_nodes(scope.body if scope is not None else self.ctx.module)
+                  if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets)]
+        if not values and scope is not None:
+            values = [metadata.module_constant(self.ctx, name)]
+        return bool(values) and all(
+            isinstance(value, cst.Call) and (dotted(value.func) or "a").rsplit(".", 1)[-1][:1].isupper()
+            for value in values)
+
+    def _client_made(self, value: cst.BaseExpression | None) -> bool:
+        """An HTTP client's construction: a class of the HTTP libraries, or anything given
+        a `base_url=` (a project's API wrapper, an SDK's client)."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        return isinstance(value, cst.Call) and ((self.ctx.qualify(value.func) or "") in CLIENT_CLASSES or any(
+            arg.keyword is not None and arg.keyword.value == "base_url" for arg in value.args))
 
     def _packaged(self, call: cst.Call) -> bool:
         """Reading a file next to the code (`Path(__file__).parent / "x.md"`, `importlib.resources`)."""
