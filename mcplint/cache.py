@@ -38,7 +38,7 @@ from typing import Any
 
 import mcplint
 
-FORMAT = 5
+FORMAT = 6
 KEEP = 8  # cache files kept (one per scan setting); the oldest go first
 TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -25,7 +25,8 @@ from mcplint.mcp import walk
 from mcplint.mcp.model import FileModel, Handler
 from mcplint.mcp.names import ImportTable, dotted
 from mcplint.mcp.project import ModuleIndex
-from mcplint.mcp.summary import CallRecord, Extent, FileFacts, FunctionSummary, HandlerEntry, SinkHit
+from mcplint.mcp.guards import allow_listed, membership_ifs, taint_names
+from mcplint.mcp.summary import ALLOW_LISTED, CallRecord, Extent, FileFacts, FunctionSummary, HandlerEntry, SinkHit
 from mcplint.parse import parse_module
 from mcplint.positions import Positions, syntax_of
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
@@ -89,6 +90,7 @@ class FileContext:
         self._keys: dict[int, str] = {}  # id(FunctionDef) -> "func" / "Class.method"
         self._by_key: dict[str, cst.FunctionDef] = {}
         self._returns: dict[str, frozenset[str] | None] = {}
+        self._membership: dict[int, list[cst.If]] = {}  # id(function) -> its `if x in S` (`_allow_listed`)
 
         if summaries:
             self._add_symbolic_scopes()
@@ -193,6 +195,8 @@ class FileContext:
             fields["confidence"] = fields["confidence"].lowered()
         if taint is not None and taint.sanitizers & {VALIDATED, GUARDED}:
             fields["confidence"] = fields["confidence"].lowered()
+        if taint is not None and rule.allow_list_sanitizes and self._allow_listed(self.handler, node, taint):
+            return
         # the statement the traversal is in, for suppression comments on its lines
         tree = walk.active() if self._current is not None else None
         statement = next(
@@ -201,6 +205,17 @@ class FileContext:
             None,
         ) if tree is not None else None
         self._reports.append(_Report(rule=rule, node=node, statement=statement, **fields))
+
+    def _allow_listed(self, handler: Handler | None, sink: cst.CSTNode, taint: Taint) -> bool:
+        """Does `handler` test the tainted value against an allow-list before `sink`?"""
+        if handler is None:
+            return False
+        function = handler.function
+        ifs = self._membership.get(id(function))
+        if ifs is None:
+            ifs = self._membership[id(function)] = membership_ifs(function.body)
+        return bool(ifs) and allow_listed(ifs, sink, taint_names(taint), lambda collection: any(
+            type(n) is cst.Name and self.taint(n, handler) is not None for n in walk.iter_nodes(collection)))
 
     def add_evidence(self, item: str, node: cst.CSTNode, note: str, code: str) -> None:
         self._evidence.append((item, node, note, code))
@@ -339,7 +354,7 @@ class FileContext:
             summary.hits = by_function.get(key, [])
             summary.calls = [
                 CallRecord(site.callee, resolved, ordinal[id(site.node)],
-                           tuple((k, taint.param, steps(taint), taint.sanitizers & {VALIDATED, NAMED_ESCAPE, GUARDED},
+                           tuple((k, taint.param, steps(taint), self._passed_guards(handler, site.node, taint),
                                   self._narrowings(handler, taint))
                                  for k, taint in site.args.items()))
                 for site, resolved in calls.get(key, [])
@@ -348,6 +363,12 @@ class FileContext:
             if not _symbolic(handler):
                 facts.handlers.append(HandlerEntry(key, handler.label, tuple(p.name for p in handler.untrusted_params)))
         return facts
+
+    def _passed_guards(self, handler: Handler, call: cst.Call, taint: Taint) -> frozenset[str]:
+        """What the value passed on at `call` went through, for the callee's findings
+        (`summary.follow`): the sanitizers that count, and an allow-list check."""
+        guards = taint.sanitizers & {VALIDATED, NAMED_ESCAPE, GUARDED}
+        return guards | {ALLOW_LISTED} if self._allow_listed(handler, call, taint) else guards
 
     def _narrowings(self, handler: Handler, taint: Taint) -> tuple:
         """What each rule's findings reached through a call keep of the value passed

@@ -51,12 +51,14 @@ class RuleInfo:
     prefilter: Any  # Rule.prefilter
     files: tuple[str, ...]
     escape_sanitizes: bool  # for the project phase (`summary.follow`)
+    allow_list_sanitizes: bool  # likewise
     origin: str  # "module:ClassName" of the rule's class
 
     @classmethod
     def of(cls, rule: type[Rule]) -> RuleInfo:
         return cls(rule.code, rule.name, rule.scope, rule.checklist, rule.severity, rule.confidence, rule.message,
-                   rule.meta, rule.prefilter, rule.files, rule.escape_sanitizes, f"{rule.__module__}:{rule.__qualname__}")
+                   rule.meta, rule.prefilter, rule.files, rule.escape_sanitizes, rule.allow_list_sanitizes,
+                   f"{rule.__module__}:{rule.__qualname__}")
 
     def wants_file(self, path: str) -> bool:
         return matches(self.files, path)

@@ -91,6 +91,11 @@ class Rule:
     # Does a project's own helper named like an escaping function (`quote_sql_string`)
     # make a value safe for this sink? True for injection into a quoted language.
     escape_sanitizes: ClassVar[bool] = False
+    # Does an allow-list check of the value before the sink (`if x not in ALLOWED:
+    # raise`) make it safe? True where any value of a set the server chose is: a file
+    # name, a URL, a command (`mcp.guards.allow_listed`). MCP302 and MCP303 judge their
+    # checks themselves (an allow-list or a pattern lowers the confidence to low).
+    allow_list_sanitizes: ClassVar[bool] = False
     # The flagged span is a secret: the console masks it in the source excerpt.
     redact: ClassVar[bool] = False
     # "mcp" rules: can the rule report (or record evidence) in a project module that

@@ -204,3 +204,61 @@ def test_a_lookup_in_a_table_is_the_tables_value_not_the_key() -> None:
     assert {source[line - 1].strip().split("(")[0] for line in lines} == {"return subprocess.run"}
     assert sorted(lines) == [source.index(l) + 1 for l in source
                              if "COMMANDS.get(name, name)" in l or "subprocess.run(script" in l]
+
+
+@pytest.mark.parametrize(("body", "guarded"), [
+    ("if x not in ALLOWED:\n        raise ValueError(x)\n    sink(x)", True),
+    ("if x not in ALLOWED:\n        return None\n    sink(x)", True),
+    ("if x in ALLOWED:\n        sink(x)", True),
+    ("if ok and x in ALLOWED:\n        sink(x)", True),
+    ("if x not in ALLOWED or not ok:\n        raise ValueError(x)\n    sink(x)", True),
+    ("y = x\n    if y not in ALLOWED:\n        raise ValueError(y)\n    sink(y)", True),
+    # a cache lookup that returns early: the sink runs for the values not in it
+    ("if x in CACHE:\n        return CACHE[x]\n    sink(x)", False),
+    # after the sink, or around it in the failing branch
+    ("sink(x)\n    if x not in ALLOWED:\n        raise ValueError(x)", False),
+    ("if x not in ALLOWED:\n        sink(x)\n        raise ValueError(x)", False),
+    # a substring test, the value tested against itself, a check that stops nothing
+    ("if x not in 'abc def':\n        raise ValueError(x)\n    sink(x)", False),
+    ("if x not in [x, 'a']:\n        raise ValueError(x)\n    sink(x)", False),
+    ("if x not in ALLOWED:\n        log(x)\n    sink(x)", False),
+    # a pattern is not an allow-list here
+    ("if not re.fullmatch('[a-z]+', x):\n        raise ValueError(x)\n    sink(x)", False),
+])
+def test_allow_list_checks(body: str, guarded: bool) -> None:
+    import libcst as cst
+
+    from mcplint.mcp import walk
+    from mcplint.mcp.guards import allow_listed, membership_ifs
+
+    module = cst.parse_module(f"def f(x):\n    {body}\n")
+    with walk.indexed(module) as tree:
+        function = module.body[0]
+        sink = next(n for n in tree.nodes if isinstance(n, cst.Call) and getattr(n.func, "value", "") == "sink")
+        names = {"x", "y"} if "y = x" in body else {"x"}
+        assert allow_listed(membership_ifs(function.body), sink, names) is guarded
+
+
+def test_an_allow_list_the_agent_sends_is_no_check() -> None:
+    """`if path not in allowed: raise` where `allowed` is a parameter too: the agent picks both."""
+    source = """\
+        from mcp.server.fastmcp import FastMCP
+
+        mcp = FastMCP("files")
+        ALLOWED = {"notes.md", "todo.md"}
+
+
+        @mcp.tool()
+        def read(path: str, allowed: list[str]) -> str:
+            if path not in allowed:
+                raise ValueError(path)
+            return open(path).read()
+
+
+        @mcp.tool()
+        def read_listed(path: str) -> str:
+            if path not in ALLOWED:
+                raise ValueError(path)
+            return open(path).read()
+        """
+    assert [line for line, _ in _confidences(source, "MCP202")] == [11]

@@ -28,6 +28,8 @@ MAX_DEPTH = 6  # calls followed from a handler before giving up
 # `sanitize_identifier`) on the way (`taint.FunctionFlow`): mcplint cannot see that it
 # is right, only what it claims. Defined here: the project phase imports no libcst.
 NAMED_ESCAPE = "named-escape"
+# An allow-list check of the value on the way (`if x not in ALLOWED: raise`, `mcp.guards.allow_listed`).
+ALLOW_LISTED = "allow-listed"
 
 Step = tuple[int, str]  # (node ordinal, note)
 
@@ -243,12 +245,14 @@ class _Walker:
                 if hit.param != param or hit.code in covered:
                     continue
                 rule = self.rules_by_code[hit.code]
-                if NAMED_ESCAPE in guards and rule.escape_sanitizes:
+                if (NAMED_ESCAPE in guards and rule.escape_sanitizes) or \
+                        (ALLOW_LISTED in guards and rule.allow_list_sanitizes):
                     continue
                 key = (self.handler.label, self.origin, path, hit.node, hit.code)
                 if key not in self.seen:
                     self.seen.add(key)
-                    self.out.append(self._pending(path, hit, trace, via, bool(guards), narrowed.get(hit.code)))
+                    self.out.append(self._pending(path, hit, trace, via, bool(guards - {ALLOW_LISTED}),
+                                                  narrowed.get(hit.code)))
         if depth >= MAX_DEPTH:
             return
         for record in summary.calls:

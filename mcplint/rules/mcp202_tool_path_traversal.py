@@ -214,7 +214,10 @@ class ToolPathTraversal(Rule):
     `os.path.basename(x)`, `Path(x).name`, `secure_filename(x)`, hash digests,
     in-memory buffers (`io.BytesIO(data)`) and a file the code created with `tempfile`
     (`fd, path = tempfile.mkstemp(dir=x)`, `f.name` of a `NamedTemporaryFile`), which
-    has a fresh name wherever it was put. A check without normalisation, a deny-list
+    has a fresh name wherever it was put; and when the value is checked against an
+    allow-list first (`if name not in ALLOWED: raise`, or the operation inside `if name
+    in ALLOWED:`), in the tool or in a function on the way (a cache lookup that returns
+    early is no such check). A check without normalisation, a deny-list
     (`".." in path`) or a validator from another module lowers the confidence to
     medium. Whether a check's outcome actually stops the operation is not verified.
 
@@ -266,6 +269,7 @@ class ToolPathTraversal(Rule):
     confidence = Confidence.HIGH
     cwe = 22
     checklist = "MCP-C03"
+    allow_list_sanitizes = True
     in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` is used as a file path in `{sink}`{detail}"
 

@@ -109,7 +109,9 @@ class ToolSsrf(Rule):
     collection, or a name such as `ALLOWED_HOSTS`), `host == "api.example.com"`,
     `host.endswith(".example.com")`, or `url.startswith("https://api.example.com/")`;
     also when the URL goes through a function of the same file that makes such a
-    check. Private-address checks (`ip.is_private`) and validators defined in other
+    check, and when the whole URL is checked against an allow-list of URLs
+    (`if url not in MIRRORS: raise`), in the tool or in a function on the way.
+    Private-address checks (`ip.is_private`) and validators defined in other
     modules lower the confidence to medium: redirects and DNS rebinding get past a
     check of the address at validation time. A check stored in a variable first is
     not recognised.
@@ -165,6 +167,7 @@ class ToolSsrf(Rule):
     confidence = Confidence.HIGH
     cwe = 918
     checklist = "MCP-C03"
+    allow_list_sanitizes = True
     in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` {part} the URL requested by `{sink}`{detail}"
 

@@ -56,9 +56,11 @@ class ToolRegexFromInput(Rule):
     `fnmatch.translate`) before it reaches the pattern, when a `regex` module call
     passes `timeout=` (also on the compiled pattern's methods in the same function), on
     pandas calls with `regex=False`, and on Polars (`pl.col(...).str.contains`), whose
-    Rust engine cannot backtrack. A tainted *subject* string (`re.search(PATTERN, x)`)
-    is fine. A length cap on the pattern (`if len(pattern) > 100: raise`) changes
-    nothing: `(a+)+$` is six characters. A pattern that passes through a call mcplint
+    Rust engine cannot backtrack; and when the pattern is checked against an allow-list
+    first (`if pattern not in PATTERNS: raise`, or the call inside `if pattern in
+    PATTERNS:`), in the tool or in a function on the way. A tainted *subject* string
+    (`re.search(PATTERN, x)`) is fine. A length cap on the pattern (`if len(pattern) >
+    100: raise`) changes nothing: `(a+)+$` is six characters. A pattern that passes through a call mcplint
     cannot see into is reported at medium confidence.
 
     ## Why is this bad?
@@ -111,6 +113,7 @@ class ToolRegexFromInput(Rule):
     confidence = Confidence.HIGH
     cwe = 1333
     checklist = "MCP-C03"
+    allow_list_sanitizes = True
     in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` is used as the regular expression of `{sink}`{detail}"
 

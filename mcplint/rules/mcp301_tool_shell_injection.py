@@ -31,6 +31,10 @@ class ToolShellInjection(Rule):
     `subprocess.*(..., shell=True)` calls whose command is built from an untrusted
     parameter of a tool, resource or prompt handler.
 
+    Silent when the value is checked against an allow-list first (`if service not in
+    ALLOWED: raise`, or the call inside `if service in ALLOWED:`), in the tool or in a
+    function on the way (`in` a string is a substring test, not an allow-list).
+
     ## Why is this bad?
     Whoever controls the agent's input (a user, or a prompt injected into a web page the
     agent read) chooses the argument, and shell metacharacters such as `;`, `|` and
@@ -74,6 +78,7 @@ class ToolShellInjection(Rule):
     checklist = "MCP-C04"
     in_imported_modules = False  # each report carries tool input
     escape_sanitizes = True
+    allow_list_sanitizes = True
     message = "{handler} parameter `{param}` reaches shell command `{sink}`"
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -70,6 +70,8 @@ class ToolUnsafeDeserialization(Rule):
     `yaml.load` with no `Loader` (unsafe before 5.1, an error since 6.0) or with a
     loader mcplint cannot identify, and `torch.load` with no `weights_only` (unsafe
     before PyTorch 2.6). Flows into functions outside the handler are not followed yet.
+    Silent when the value is checked against an allow-list first (`if name not in
+    ALLOWED: raise`, or the call inside `if name in ALLOWED:`).
 
     ## Why is this bad?
     Unpickling calls whatever `__reduce__` the payload names, so `pickle.loads` of
@@ -120,6 +122,7 @@ class ToolUnsafeDeserialization(Rule):
     confidence = Confidence.HIGH
     cwe = 502
     checklist = "MCP-C04"
+    allow_list_sanitizes = True
     in_imported_modules = False  # each report carries tool input
     message = "{handler} parameter `{param}` {how} `{sink}`{note}"
 

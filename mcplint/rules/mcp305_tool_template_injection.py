@@ -93,7 +93,9 @@ class ToolTemplateInjection(Rule):
     (`template.render(name=x)`), `string.Template` (only `$name` substitution), and
     logic-less Mustache renderers (`chevron`, `pystache`), which cannot run code.
     `env.get_template(x)` loads a file by name (a path question, not this rule's).
-    Flows into functions outside the handler are not followed yet.
+    Flows into functions outside the handler are not followed yet. Silent when the
+    value is checked against an allow-list first (`if source not in TEMPLATES: raise`,
+    or the call inside `if source in TEMPLATES:`).
 
     ## Why is this bad?
     Template engines compile their source into Python. Whoever steers the agent (a
@@ -145,6 +147,7 @@ class ToolTemplateInjection(Rule):
     checklist = "MCP-C04"
     in_imported_modules = False  # each report carries tool input
     escape_sanitizes = True
+    allow_list_sanitizes = True
     message = "{handler} parameter `{param}` is compiled as a {engine} template by `{sink}`, {effect}"
 
     def __init__(self, ctx) -> None:
