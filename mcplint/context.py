@@ -492,7 +492,8 @@ def _second_line_end(data: bytes) -> int:
     return len(data) if second < 0 else second
 
 
-def _locate_in_function(lines: list[bytes], extent: Extent, ordinals: frozenset[int], spans: dict, headers: dict) -> bool:
+def _locate_in_function(lines: list[bytes], extent: Extent, ordinals: frozenset[int], spans: dict,
+                        headers: dict) -> bool:
     """Locate the ordinals within one function, parsing its lines alone (an indented one
     inside an `if 1:`, so that its columns stay those of the file); False if its tree is
     not the one the per-file phase numbered."""

@@ -75,7 +75,8 @@ def _polarity(test: cst.BaseExpression, names: set, qualify,
 def membership_ifs(body: cst.CSTNode) -> list[cst.If]:
     """The `if`s under `body` whose test has an `in`/`not in` (what `allow_listed` looks at)."""
     return [node for node in walk.iter_nodes(body) if type(node) is cst.If and any(
-        type(sub) is cst.ComparisonTarget and type(sub.operator) in (cst.In, cst.NotIn) for sub in walk.iter_nodes(node.test))]
+        type(sub) is cst.ComparisonTarget and type(sub.operator) in (cst.In, cst.NotIn)
+        for sub in walk.iter_nodes(node.test))]
 
 
 def allow_listed(ifs: list[cst.If], sink: cst.CSTNode, names: set,

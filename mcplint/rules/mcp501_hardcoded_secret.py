@@ -170,8 +170,9 @@ class HardcodedSecret(Rule):
     (`token == "--template"`), file paths, URLs without
     credentials or whose host is reserved for documentation (`user:pw@db.example.com`,
     `*.test`, `*.invalid`), format strings, and JSON Web Tokens that cannot be signed
-    (no signature, or one that reads as text once decoded: a test's stand-in). Names such as `token_url`, `password_field`,
-    `max_tokens`, `TOKEN_TYPE`, `secret_name` and `key_path` are not secrets.
+    (no signature, or one that reads as text once decoded: a test's stand-in). Names
+    such as `token_url`, `password_field`, `max_tokens`, `TOKEN_TYPE`, `secret_name`
+    and `key_path` are not secrets.
     Confidence is high for a known token format or a long random-looking value,
     medium for letters mixed with digits or symbols, low for a plain word, which is
     reported only for passwords (a word bound to `token` or `api_key` is a label).
