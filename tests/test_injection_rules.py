@@ -262,3 +262,26 @@ def test_an_allow_list_the_agent_sends_is_no_check() -> None:
             return open(path).read()
         """
     assert [line for line, _ in _confidences(source, "MCP202")] == [11]
+
+
+def test_a_graph_query_is_called_cypher_not_sql() -> None:
+    source = """\
+        from mcp.server.fastmcp import FastMCP
+
+        mcp = FastMCP("graph")
+
+
+        @mcp.tool()
+        async def read_neo4j_cypher(query: str) -> list:
+            return await neo4j_driver.execute_query(query)
+
+
+        @mcp.tool()
+        def read_sql(query: str) -> list:
+            return db.execute_query(query)
+        """
+    rules = [r for r in all_rules() if r.code == "MCP302"]
+    result = analyse_source("server.py", textwrap.dedent(source).encode(), rules)
+    messages = {f.span.line: f.message for f in result.findings if f.code == "MCP302"}
+    assert "whole Cypher statement (the agent may send any Cypher)" in messages[8]
+    assert "whole SQL statement (the agent may send any SQL)" in messages[13]

@@ -126,6 +126,16 @@ def _constant_join(node: cst.CSTNode) -> bool:
     return isinstance(arg, (cst.GeneratorExp, cst.ListComp)) and string_value(arg.elt) is not None
 
 
+# A graph database's query language: the same injection, under its own name.
+CYPHER = lazy_compile(r"neo4j|cypher|memgraph", re.IGNORECASE)
+
+
+def _language(sink: str, source: str) -> str:
+    """What the statement is written in, for the message: Cypher where the driver or the
+    parameter says so (`neo4j_driver.execute_query`, `cypher_query`), else SQL."""
+    return "Cypher" if CYPHER.search(sink) or CYPHER.search(source) else "SQL"
+
+
 class _FileFacts(cst.CSTVisitor):
     """Names of functions defined in the file, and names bound to string literals."""
 
@@ -171,7 +181,9 @@ class ToolSqlInjection(Rule):
     (`sql`, `query`, `statement`). A command or query object is not SQL text: a
     parameter typed as one of the project's own classes (`query: ListOrdersQuery`) or
     a value built by calling one (`bus.execute(ListOrders(owner=owner))`); a library's
-    class (neo4j's `Query`) may hold the statement's text and still counts.
+    class (neo4j's `Query`) may hold the statement's text and still counts. A graph
+    database's query (a `neo4j` driver, a parameter named like `cypher`) is called
+    Cypher in the message.
 
     Confidence is lowered, never to silence, where a guard is visible but unproven:
     medium when the value passed through a function of the same file, low when that
@@ -363,9 +375,8 @@ class ToolSqlInjection(Rule):
         if all(self._checked(each, node) for each in self._taints(taint, constructs)):
             confidence = Confidence.LOW
         source = source_label(taint, [node, *constructs, *(s.node for s in taint.steps)])
-        self.report(
-            node, taint=taint, confidence=confidence, param=source, how="is formatted into SQL run by", sink=label
-        )
+        self.report(node, taint=taint, confidence=confidence, param=source,
+                    how=f"is formatted into {_language(label, source)} run by", sink=label)
 
     def _verbatim(self, node, kind, label, taint, query, calls) -> None:
         for call in calls:
@@ -388,9 +399,10 @@ class ToolSqlInjection(Rule):
             return
         handler_source = self.ctx.code_for(self.ctx.handler.function)
         confidence = Confidence.LOW if RAW_SQL_GUARD.search(handler_source) else Confidence.MEDIUM
+        language = _language(label, source)
         self.report(
             node, taint=taint, severity=Severity.HIGH, confidence=confidence, param=source,
-            how="is run as a whole SQL statement (the agent may send any SQL) by", sink=label,
+            how=f"is run as a whole {language} statement (the agent may send any {language}) by", sink=label,
         )
 
     # -- helpers -------------------------------------------------------------------------
