@@ -194,10 +194,14 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+_JWT_RE = dict(TOKEN_FORMATS)[JWT]
+
+
 def _signed(token: str) -> bool:
-    """Can the third part of a JSON Web Token be a signature? One is 32 bytes or more
-    that look random; a test's stand-in is missing or reads as text once decoded
-    (`c2lnbmF0dXJl` is `signature`), and no server would accept it."""
+    """Can the third part of a JSON Web Token be a signature? A real one is random bytes,
+    32 or more (HMAC-SHA256; RSA and ECDSA ones are longer); a test's stand-in is
+    missing, shorter than 16 bytes, or reads as text once decoded (`c2lnbmF0dXJl` is
+    `signature`), and no server would accept it."""
     signature = token.split(".")[2] if token.count(".") >= 2 else ""
     try:
         raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
@@ -209,7 +213,7 @@ def _signed(token: str) -> bool:
 def _stand_in_jwt(value: str) -> bool:
     """A JSON Web Token that cannot be signed (`_signed`): not a secret, whatever name
     it is bound to."""
-    match = dict(TOKEN_FORMATS)[JWT].search(value)
+    match = _JWT_RE.search(value)
     return match is not None and not _signed(match.group(0))
 
 

@@ -350,7 +350,7 @@ class DynamicToolMetadata(Rule):
         if not values and scope is not None:
             values = [metadata.module_constant(self.ctx, name)]
         return bool(values) and all(
-            isinstance(value, cst.Call) and (dotted(value.func) or "a").rsplit(".", 1)[-1][:1].isupper()
+            isinstance(value, cst.Call) and (dotted(value.func) or "").rsplit(".", 1)[-1][:1].isupper()
             for value in values)
 
     def _client_made(self, value: cst.BaseExpression | None) -> bool:
