@@ -113,8 +113,9 @@ class ToolSsrf(Rule):
     (`if url not in MIRRORS: raise`), in the tool or in a function on the way.
     Private-address checks (`ip.is_private`) and validators defined in other
     modules lower the confidence to medium: redirects and DNS rebinding get past a
-    check of the address at validation time. A check stored in a variable first is
-    not recognised.
+    check of the address at validation time. A check stored in a variable counts
+    where the `if` tests that name (`allowed = urlparse(url).hostname in ALLOWED_HOSTS`,
+    then `if not allowed: raise`) and the name is bound once.
 
     ## Why is this bad?
     The server makes the request with its own network position and credentials. An
@@ -483,10 +484,21 @@ class ToolSsrf(Rule):
         """
         checks: list[_Check] = []
         gates: dict[int, cst.If | None] = {}
+        # a check stored first (`allowed = host in ALLOWED_HOSTS`, then `if not allowed:`)
+        # is the `if`'s, where the name is bound once
+        bound: dict[str, list[cst.BaseExpression]] = {}
+        for node in _walk(body):
+            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                bound.setdefault(node.targets[0].target.value, []).append(node.value)
         for node in _walk(body):
             if isinstance(node, (cst.If, cst.Assert)):
+                gate = node if isinstance(node, cst.If) else None
                 for n in _walk(node.test):
-                    gates[id(n)] = node if isinstance(node, cst.If) else None
+                    gates[id(n)] = gate
+                    values = bound.get(n.value, ()) if isinstance(n, cst.Name) else ()
+                    if len(values) == 1:
+                        for stored in _walk(values[0]):
+                            gates.setdefault(id(stored), gate)
         for node in _walk(body):
             if isinstance(node, cst.Attribute) and node.attr.value in IP_CHECKS:
                 checks.append(_Check(node.value, PARTIAL, None, needs_host=False))
