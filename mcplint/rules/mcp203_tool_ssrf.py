@@ -588,7 +588,10 @@ def _fixes_host(head: str) -> bool:
     if "://" in head:
         return any(c in head.split("://", 1)[1] for c in "/?#")
     # `{BASE_URL}{path}`: an untainted base; `/v1/items/` + x: a path for a client's
-    # base_url, and so is `items/` + x (but not `https:/` + x, a scheme still open)
+    # base_url, and so is `items/` + x (but not `https:/` + x, a scheme still open, nor
+    # `//` + x, a host still to come)
+    if head.startswith("//"):  # a host, then what fixes it
+        return any(c in head[2:] for c in "/?#")
     return head.startswith((_UNKNOWN, "/")) or ("/" in head and not _SCHEME_START.match(head))
 
 

@@ -119,12 +119,20 @@ MAX_DEPTH = 3  # helper functions followed from a handler
 FILLING_METHODS = frozenset({"append", "extend", "insert", "update", "add", "feed", "set_html", "set_content"})
 # `https://host/...`: a URL whose host is written in the code.
 _HOST_PREFIX = lazy_compile(r"^[a-zA-Z][\w+.-]*://[^/{}\s]+[/?]")
+# A path for a client's `base_url` (`/v2/notes/` + x, `notes/` + x): the host is the
+# client's; `//host/` + x names it; not `//` + x (a host still to come) nor `https:/`
+# + x (a scheme still open). As MCP203's `_fixes_host`.
+_RELATIVE_PREFIX = lazy_compile(r"^(?:/(?!/)|//[^/{}\s]+[/?]|[\w.~-]+/)")
 # Request arguments besides the URL that may carry the address of the page to fetch.
 REQUEST_PAYLOAD = ("params", "json", "data", "content")
 # Parameters that hold the address of a page.
 ADDRESS_NAME = lazy_compile(r"url|uri|link|href|website|domain", re.IGNORECASE)
 # `BASE_URL`, `self.api_url`, `settings.endpoint`: a URL from configuration, not from the agent.
 CONFIGURED_URL = lazy_compile(r"(?:base|api|root|endpoint|server)_?(?:url|uri)$|^(?:base|api|endpoint)$", re.IGNORECASE)
+
+
+def _fixes_host(prefix: str) -> bool:
+    return _HOST_PREFIX.match(prefix) is not None or _RELATIVE_PREFIX.match(prefix) is not None
 
 
 @dataclass(frozen=True)
@@ -526,9 +534,10 @@ class UntrustedContentReturned(Rule):
     Where the line is: the agent chooses the page (the URL's host comes from a
     parameter, or a parameter named like `url`/`link` is passed to a reader service
     such as `https://r.jina.ai/{url}`): its text or whole JSON body is reported at
-    medium confidence. A fixed URL (a constant host, or a base URL from configuration)
-    is reported only when its HTML is turned into text, at low confidence: the server
-    picked the site, but the page may still carry others' words. Not reported: a fixed
+    medium confidence. A fixed URL (a constant host, a base URL from configuration, or
+    a path such as `f"/api/pages/{slug}"` for a client's `base_url`) is reported only
+    when its HTML is turned into text, at low confidence: the server picked the site,
+    but the page may still carry others' words. Not reported: a fixed
     API's raw text or JSON (an API wrapper), fields picked out of parsed JSON
     (`data["price"]`, `data.get("title")`, a loop over results, a parsing function),
     status codes, headers, lengths, and binary content (`Image(data=...)`).
@@ -812,7 +821,8 @@ class UntrustedContentReturned(Rule):
         return self._constants
 
     def url_head(self, url: cst.BaseExpression, assigned: dict[str, cst.BaseExpression], depth: int = 0):
-        """What a URL starts with: a literal `scheme://host/` prefix (as text), an expression, or None."""
+        """What a URL starts with: a literal prefix that fixes the host (`scheme://host/`, or a
+        path for a client's base URL), as text; an expression; or None."""
         head: cst.BaseExpression | None = url
         while isinstance(head, cst.BinaryOperation) and isinstance(head.operator, cst.Add):
             head = head.left
@@ -823,13 +833,13 @@ class UntrustedContentReturned(Rule):
                 return None
             first = head.parts[0]
             if isinstance(first, cst.FormattedStringText):
-                return first.value if _HOST_PREFIX.match(first.value) else None
+                return first.value if _fixes_host(first.value) else None
             head = first.expression if isinstance(first, cst.FormattedStringExpression) else None
         if head is None:
             return None
         text = string_value(head)
         if text is not None:
-            return text if _HOST_PREFIX.match(text + "/") else None
+            return text if _fixes_host(text + "/") else None
         return head
 
     def configured(self, expr: cst.BaseExpression) -> bool:
