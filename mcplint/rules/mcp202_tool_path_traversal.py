@@ -81,6 +81,15 @@ AMBIGUOUS_PATH_METHODS = frozenset({"open", "glob", "walk", "chmod", "rename", "
 TWO_PATH_METHODS = frozenset({"rename", "replace", "copy", "move", "symlink_to", "hardlink_to"})
 # Archive extraction: the destination directory.
 EXTRACT_METHODS = {"extractall": (0, "path"), "extract": (1, "path")}
+# Data frames written to a file (pandas, Polars): names no other common object has.
+# (`to_json`, `to_html`, `to_markdown` are left out: other libraries' objects have them
+# too, and pandas' also write to a buffer or return text.)
+WRITER_METHODS = {
+    **{method: (0, "path") for method in ("to_parquet", "to_feather", "to_pickle", "to_stata", "to_orc")},
+    "to_csv": (0, "path_or_buf"), "to_excel": (0, "excel_writer"), "to_hdf": (0, "path_or_buf"),
+    **{method: (0, "file") for method in ("write_csv", "write_parquet", "write_ipc", "write_ndjson", "write_avro")},
+    "write_excel": (0, "workbook"),
+}
 
 PATH_CONSTRUCTORS = frozenset(
     {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath",
@@ -199,7 +208,8 @@ class ToolPathTraversal(Rule):
     ## What it does
     Reports file operations (`open`, `os.remove`, `os.listdir`, `shutil.rmtree`,
     `shutil.copy`, `tarfile.open`, `Path(...).read_text()`, `.write_bytes()`,
-    `.unlink()`, archive `.extractall()`, `pandas.read_csv` and similar) whose path
+    `.unlink()`, archive `.extractall()`, `pandas.read_csv` and similar, data frames'
+    `.to_csv()`, `.to_parquet()`, `.write_csv()` and similar) whose path
     derives from an untrusted parameter of a tool, resource template or prompt,
     including values joined onto a base directory with `os.path.join(base, x)` or
     `base / x`.
@@ -318,8 +328,8 @@ class ToolPathTraversal(Rule):
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
-        if method in EXTRACT_METHODS:
-            position, keyword = EXTRACT_METHODS[method]
+        if method in EXTRACT_METHODS or method in WRITER_METHODS:
+            position, keyword = EXTRACT_METHODS.get(method) or WRITER_METHODS[method]
             expr = argument(node, position, keyword)
             if expr is not None:
                 yield expr, f".{method}()"
