@@ -839,7 +839,8 @@ class UntrustedContentReturned(Rule):
             return None
         text = string_value(head)
         if text is not None:
-            return text if _fixes_host(text + "/") else None
+            # `"https://host" + path`: the host is written out
+            return text if _HOST_PREFIX.match(text + "/") or _RELATIVE_PREFIX.match(text) else None
         return head
 
     def configured(self, expr: cst.BaseExpression) -> bool:
