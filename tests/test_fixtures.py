@@ -132,9 +132,7 @@ def test_a_url_built_by_the_caller_keeps_its_shape_in_the_helper_that_requests_i
 def test_which_url_heads_fix_the_host(head: str, fixed: bool) -> None:
     """The text before the tainted value: a relative path (`notes/` + x) leaves the host to
     the client's base URL; a scheme still open (`https:/` + x), or `//` + x (a host
-    still to come), leaves it to the value. MCP401 reads URL heads the same way."""
-    from mcplint.rules.mcp203_tool_ssrf import _fixes_host
-    from mcplint.rules.mcp401_untrusted_content_returned import _fixes_host as mcp401_fixes_host
+    still to come), leaves it to the value. MCP401 reads URL heads with it too."""
+    from mcplint.rules.mcp203_tool_ssrf import fixes_host
 
-    assert _fixes_host(head) is fixed
-    assert mcp401_fixes_host(head) is fixed
+    assert fixes_host(head) is fixed

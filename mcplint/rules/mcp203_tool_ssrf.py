@@ -342,7 +342,7 @@ class ToolSsrf(Rule):
                 head = self._head(node)
             if not head:
                 continue
-            if not _fixes_host(head):
+            if not fixes_host(head):
                 return "sets the host of", Confidence.HIGH
             if "?" in head.split("://", 1)[-1]:
                 return "sets a query value of", Confidence.LOW
@@ -385,7 +385,7 @@ class ToolSsrf(Rule):
         if len(positional) < 2 or not any(self.ctx.taint(a) for a in positional[1:]):
             return None
         text = self._url_text(positional[0])
-        return text if text is not None and "://" in text and _fixes_host(text) else None
+        return text if text is not None and "://" in text and fixes_host(text) else None
 
     def _url_text(self, expr: cst.BaseExpression, depth: int = 0) -> str | None:
         """The text of an untainted URL expression, unknown parts as placeholders.
@@ -581,7 +581,7 @@ class ToolSsrf(Rule):
         return self._function_levels[name]
 
 
-def _fixes_host(head: str) -> bool:
+def fixes_host(head: str) -> bool:
     """Whether a URL that starts with `head` has its scheme and host already fixed."""
     if not head:
         return False

@@ -12,7 +12,7 @@ from mcplint.mcp.model import Handler
 from mcplint.mcp.names import dotted
 from mcplint.prefilter import lazy_compile
 from mcplint.rule import Rule
-from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS
+from mcplint.rules.mcp203_tool_ssrf import CLIENT_CLASSES, CLIENT_METHODS, CLIENT_NAME, HTTP_CALLS, fixes_host
 from mcplint.mcp.taint import source_label
 
 # -- where fetched content comes from ---------------------------------------------------
@@ -119,20 +119,12 @@ MAX_DEPTH = 3  # helper functions followed from a handler
 FILLING_METHODS = frozenset({"append", "extend", "insert", "update", "add", "feed", "set_html", "set_content"})
 # `https://host/...`: a URL whose host is written in the code.
 _HOST_PREFIX = lazy_compile(r"^[a-zA-Z][\w+.-]*://[^/{}\s]+[/?]")
-# A path for a client's `base_url` (`/v2/notes/` + x, `notes/` + x): the host is the
-# client's; `//host/` + x names it; not `//` + x (a host still to come) nor `https:/`
-# + x (a scheme still open). As MCP203's `_fixes_host`.
-_RELATIVE_PREFIX = lazy_compile(r"^(?:/(?!/)|//[^/{}\s]+[/?]|[\w.~-]+/)")
 # Request arguments besides the URL that may carry the address of the page to fetch.
 REQUEST_PAYLOAD = ("params", "json", "data", "content")
 # Parameters that hold the address of a page.
 ADDRESS_NAME = lazy_compile(r"url|uri|link|href|website|domain", re.IGNORECASE)
 # `BASE_URL`, `self.api_url`, `settings.endpoint`: a URL from configuration, not from the agent.
 CONFIGURED_URL = lazy_compile(r"(?:base|api|root|endpoint|server)_?(?:url|uri)$|^(?:base|api|endpoint)$", re.IGNORECASE)
-
-
-def _fixes_host(prefix: str) -> bool:
-    return _HOST_PREFIX.match(prefix) is not None or _RELATIVE_PREFIX.match(prefix) is not None
 
 
 @dataclass(frozen=True)
@@ -833,14 +825,14 @@ class UntrustedContentReturned(Rule):
                 return None
             first = head.parts[0]
             if isinstance(first, cst.FormattedStringText):
-                return first.value if _fixes_host(first.value) else None
+                return first.value if fixes_host(first.value) else None
             head = first.expression if isinstance(first, cst.FormattedStringExpression) else None
         if head is None:
             return None
         text = string_value(head)
         if text is not None:
             # `"https://host" + path`: the host is written out
-            return text if _HOST_PREFIX.match(text + "/") or _RELATIVE_PREFIX.match(text) else None
+            return text if _HOST_PREFIX.match(text + "/") or fixes_host(text) else None
         return head
 
     def configured(self, expr: cst.BaseExpression) -> bool:
