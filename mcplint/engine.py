@@ -547,7 +547,8 @@ def scan(
             infos = {rule.code: rule for rule in known_rules()}
             with collector_paused():
                 pending = follow(facts, index, infos)
-                # placed where they land: files parsed again, unless unchanged and located before
+                # placed where they land: the functions that hold them parsed again, unless
+                # their files are unchanged and were located before
                 known = cache.located(manifest) if cache is not None else None
                 placed, located = place_pending(pending, contents, infos, _locator(jobs), known, facts)
                 for finding in placed:
@@ -738,8 +739,9 @@ def _per_file(work: deque, rules, index: ModuleIndex, jobs: int, extra_sinks: tu
 
 def _locator(jobs: int):
     """Where cross-file findings are located (`summary.place_pending`), one file each (a
-    parse each): in the workers the per-file phase kept, which have imported libcst (it
-    takes the command ~0.2 s), or in new ones if there are several files."""
+    parse of the functions that hold them, or of the file): in the workers the per-file
+    phase kept, which have imported libcst (it takes the command ~0.2 s), or in new ones
+    if there are several files."""
     from mcplint import workers
 
     kept = workers.has_kept()

@@ -98,8 +98,8 @@ class ToolParameterUnvalidated(Rule):
     (`Context`), leading untyped parameters named for an object (`service`,
     `drive_client`, `db_session`) that a decorator factory of the project applied
     before registration fills in (`@require_service("drive")`: its wrapper gives the
-    SDK a signature without them), `Annotated[Any, AfterValidator(...)]` and friends (validated by
-    hand), typed mappings such as `dict[str, str]`, pydantic models and other classes,
+    SDK a signature without them), `Annotated[Any, AfterValidator(...)]` and friends
+    (validated by hand), typed mappings such as `dict[str, str]`, pydantic models and other classes,
     and low-level `Server.call_tool` handlers, whose `arguments` are validated against
     the declared `inputSchema` by SDK v1. (SDK v2 low-level handlers validate nothing;
     their checks belong in the handler.)

@@ -60,8 +60,8 @@ class ToolRegexFromInput(Rule):
     first (`if pattern not in PATTERNS: raise`, or the call inside `if pattern in
     PATTERNS:`), in the tool or in a function on the way. A tainted *subject* string
     (`re.search(PATTERN, x)`) is fine. A length cap on the pattern (`if len(pattern) >
-    100: raise`) changes nothing: `(a+)+$` is six characters. A pattern that passes through a call mcplint
-    cannot see into is reported at medium confidence.
+    100: raise`) changes nothing: `(a+)+$` is six characters. A pattern that passes
+    through a call mcplint cannot see into is reported at medium confidence.
 
     ## Why is this bad?
     Python's `re` backtracks: a pattern such as `(a+)+$` or `(x|x)*y` against a few
