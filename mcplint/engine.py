@@ -608,10 +608,11 @@ def _parses(path: str, data: bytes, mode: str, kind: str, rules) -> bool:
 
 
 class _Plan:
-    """How each file is analysed (its mode), decided as results come in: MCP files, and
-    the project modules their handlers pass tool input to (found from their summaries),
-    DEEP; the other modules MCP files import IMPORTED, once no analysis under way can
-    still call into them; every other file PLAIN. Results come from the cache where it
+    """How each file is analysed (its mode), decided as results come in: MCP files that
+    may serve (`sdk.MAY_SERVE`), and the modules their handlers pass tool input to (found
+    from their summaries), DEEP; the other modules MCP files import, and MCP files that
+    only use the SDK's types, IMPORTED, once no analysis under way can still call into
+    them; every other file PLAIN. Results come from the cache where it
     holds one for the file's content and mode; the rest wait in `queue`."""
 
     def __init__(self, contents, kinds, index: ModuleIndex, mcp_files: set[str], manifest, cache, context: str,
@@ -623,10 +624,13 @@ class _Plan:
         self.queue: deque = deque()
         self.modes: dict[str, str] = {}
         self.reach = None  # which modules handlers pass tool input to (`summary.Reach`), once there are summaries
-        self.waiting = _deep_set(contents, kinds, index, mcp_files) - mcp_files
+        # files that may serve (`sdk.MAY_SERVE`) start DEEP; the other MCP files (they use
+        # the SDK's types) wait with the modules MCP files import
+        serving = {path for path in mcp_files if sdk.MAY_SERVE.search(contents[path])}
+        self.waiting = _deep_set(contents, kinds, index, mcp_files) - serving
         self.outstanding = 1  # DEEP analyses not done yet (their calls may still reach `waiting`), and the start
         for path in contents:
-            if path in mcp_files:
+            if path in serving:
                 self.schedule(path, DEEP)
         self.outstanding -= 1  # every MCP file is under way (or done, from the cache)
         for path in contents:

@@ -20,7 +20,17 @@ SERVERS = FIXTURES / "servers"
 
 
 def model_of(source: str) -> FileModel:
-    return build_model(cst.parse_module(textwrap.dedent(source)))[0]
+    text = textwrap.dedent(source)
+    model = build_model(cst.parse_module(text))[0]
+    _starts_deep_if_it_serves(text.encode(), model)
+    return model
+
+
+def _starts_deep_if_it_serves(data: bytes, model: FileModel) -> None:
+    """Every shape the builder reads a server or handler in is one `scan` analyses in full
+    from the start (`sdk.MAY_SERVE`), not only where handlers elsewhere call into it."""
+    if model.servers or model.handlers:
+        assert sdk.MAY_SERVE.search(data), "a server or handler that sdk.MAY_SERVE does not see"
 
 
 def summary(model: FileModel) -> list[dict]:
@@ -645,6 +655,64 @@ def test_lowlevel_v2_app_auth() -> None:
 )
 def test_prefilter_sends_entry_points_and_helpers(source: bytes) -> None:
     assert sdk.MCP_PREFILTER.search(source)
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.rglob("*.py")), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_fixture_that_serves_starts_deep(path) -> None:
+    data = path.read_bytes()
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        return  # the syntax-error fixtures
+    _starts_deep_if_it_serves(data, build_model(module)[0])
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        """
+        from mcp.server.fastmcp import Context
+
+        class PodHandler:
+            def __init__(self, mcp):
+                self.mcp = mcp
+                self.mcp.tool(name="list_pods")(self.list_pods)
+
+            async def list_pods(self, ctx: Context, namespace: str) -> str:
+                return namespace
+        """,
+        """
+        from fastmcp.tools import tool
+
+        @tool
+        def search(q: str) -> str:
+            return q
+        """,
+        """
+        import fastmcp.tools
+
+        def search(q: str) -> str:
+            return q
+
+        search_tool = fastmcp.tools.tool(search)
+        """,
+    ],
+    ids=["handler-class", "standalone-decorator", "standalone-call"],
+)
+def test_handlers_registered_without_a_server_class_name_start_deep(source: str) -> None:
+    assert model_of(source).handlers  # and model_of checks sdk.MAY_SERVE
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"from mcp.types import TextContent\n\nasync def handle_search(arguments: dict) -> list[TextContent]: ...\n",
+        b"from mcp.server.fastmcp import Context\n\ndef progress(ctx: Context, done: int) -> None: ...\n",
+    ],
+)
+def test_files_that_only_use_the_sdk_types_do_not_serve(source: bytes) -> None:
+    assert sdk.MCP_PREFILTER.search(source) and not sdk.MAY_SERVE.search(source)
+    assert not model_of(source.decode()).handlers
 
 
 def test_prefilter_skips_plain_code() -> None:

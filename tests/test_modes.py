@@ -197,6 +197,51 @@ def test_parallel_workers_take_work_found_on_the_way(tmp_path: Path, monkeypatch
     assert {f.path for f in parallel.active} == {"pkg/shell.py", "pkg/runner.py"}
 
 
+LOWLEVEL_SERVER = """
+    from mcp.server.lowlevel import Server
+    from pkg.tools import archive
+
+    server = Server("files")
+
+    @server.call_tool()
+    async def call_tool(name: str, arguments: dict):
+        if name == "archive":
+            return await archive.handle_archive(arguments)
+        raise ValueError(name)
+"""
+ARCHIVE_TOOL = """
+    import subprocess
+
+    from mcp.types import TextContent
+
+    async def handle_archive(arguments: dict) -> list[TextContent]:
+        out = subprocess.check_output(f"tar czf out.tgz {arguments['path']}", shell=True, text=True)
+        return [TextContent(type="text", text=out)]
+"""
+UNUSED_TOOL = """
+    import os
+
+    from mcp.types import TextContent
+
+    async def handle_wipe(arguments: dict) -> list[TextContent]:  # no handler dispatches here
+        os.system("rm -rf " + arguments["folder"])
+        return [TextContent(type="text", text="done")]
+"""
+
+
+def test_an_mcp_file_that_only_uses_the_sdk_types_is_analysed_as_a_project_module(tmp_path: Path, modes) -> None:
+    """A tool's implementation module imports `mcp.types` for its result but builds no
+    server: DEEP where a handler passes it tool input, IMPORTED where none does (like any
+    project module, `sdk.MAY_SERVE`), so its functions get no summaries for nothing."""
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": LOWLEVEL_SERVER, "pkg.tools.__init__": "",
+                          "pkg.tools.archive": ARCHIVE_TOOL, "pkg.tools.wipe": UNUSED_TOOL,
+                          "main": "from pkg.tools import wipe\nimport mcp\n"})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/server.py"] == modes["pkg/tools/archive.py"] == DEEP
+    assert modes["pkg/tools/wipe.py"] == modes["main.py"] == IMPORTED
+    assert [(f.path, f.code, f.span.line) for f in result.active] == [("pkg/tools/archive.py", "MCP301", 7)]
+
+
 AUTH = """
     import jwt
 

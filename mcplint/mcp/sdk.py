@@ -198,6 +198,25 @@ MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its liter
               anchors=(b"_async", b"_app")),
 )
 
+# Of the files MCP_PREFILTER matches, those that may build a server or register
+# handlers themselves (every shape the model builder reads, generously: a file that
+# matches needlessly is analysed as before). The others only import from the SDK (its
+# types for a tool's result, a `Context` annotation): `scan` analyses them as it does
+# project modules, fully where handlers pass tool input into them and otherwise only
+# for the rules that report in a module MCP code imports.
+MAY_SERVE = AnyOf(
+    *MCP_PREFILTER.parts[1:],
+    SERVER_HINT,
+    Prefilter(re.compile(rb"\bServer\b"), anchors=(b"Server",)),  # the low-level class, and `mcp: Server` helpers
+    containing(b"FastMCPApp", b"LocalProvider", b"create_proxy", b"as_proxy", b"from_openapi", b"from_fastapi",
+               b"on_read_resource", b"on_get_prompt", b"on_completion", b"stdio_server", b"SessionManager",
+               b"SseServerTransport"),
+    # `mcp.tool(name=...)(fn)`, `mcp.tool(fn)`, `server.add_prompt(p)`, fastmcp's standalone `@tool`, `tool(fn)`
+    Prefilter(re.compile(rb"\.(?:tool|resource|prompt|completion|add_tool|add_prompt|add_resource|add_template)\s*\("
+                         rb"|(?<![\w.])(?:tool|resource|prompt)\s*\(|@\s*(?:tool|resource|prompt)\b"),
+              anchors=(b"tool", b"resource", b"prompt", b"completion")),
+)
+
 # -- Authentication providers and exposure guards (MCP102-MCP105, MCP602-MCP604) -----
 
 # fastmcp's own verifiers and providers meant for development and tests (their
