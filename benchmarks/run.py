@@ -189,6 +189,7 @@ class Sample:
     exit_code: int
     stderr: str = ""
     timed_out: bool = False
+    cpu: float | None = None  # user + system seconds of the child and the descendants it reaped
 
 
 def measure(argv: list[str], cwd: Path, timeout: float) -> Sample:
@@ -221,15 +222,16 @@ def measure(argv: list[str], cwd: Path, timeout: float) -> Sample:
                 proc.returncode = code = os.waitstatus_to_exitcode(status)
                 # Linux reports KiB, macOS bytes
                 peak = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+                cpu = usage.ru_utime + usage.ru_stime
             else:  # Windows: time only
                 code = proc.wait()
                 seconds = time.perf_counter() - start
-                peak = None
+                peak = cpu = None
         finally:
             timer.cancel()
         err.seek(0)
         tail = err.read()[-4000:].decode("utf-8", "replace")
-    return Sample(seconds, peak, code, tail, expired.is_set())
+    return Sample(seconds, peak, code, tail, expired.is_set(), cpu)
 
 
 def read_output(tool: str, path: Path) -> dict:
@@ -268,6 +270,11 @@ class Row:
     @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.samples and not self.problem else None
+
+    @property
+    def cpu_median(self) -> float | None:
+        cpu = [s.cpu for s in self.samples if s.cpu is not None]
+        return statistics.median(cpu) if cpu and not self.problem else None
 
     @property
     def peak_mib(self) -> float | None:
@@ -402,16 +409,17 @@ def _fmt_ratio(row: Row, bandit: Row | None) -> str:
 def table(rows: list[Row]) -> str:
     """The Markdown table: one row per corpus × tool."""
     lines = [
-        "| corpus | tool | median s | min–max s | vs bandit | peak MiB | files | findings |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| corpus | tool | median s | min–max s | vs bandit | CPU s | peak MiB | files | findings |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         bandit = next((r for r in rows if r.corpus == row.corpus and r.tool.name == "bandit"), None)
         if row.problem or not row.samples:
-            lines.append(f"| {row.corpus} | {row.tool.label} | {row.problem or 'not run'} | | | | | |")
+            lines.append(f"| {row.corpus} | {row.tool.label} | {row.problem or 'not run'} | | | | | | |")
             continue
         times = row.times
         peak = f"{row.peak_mib:.0f}" if row.peak_mib is not None else "—"
+        cpu = f"{row.cpu_median:.2f}" if row.cpu_median is not None else "—"
         files = row.output.get("files")
         if row.output.get("parsed") is not None:
             files = f"{files} ({row.output['parsed']} parsed)"
@@ -420,7 +428,7 @@ def table(rows: list[Row]) -> str:
             findings = f"{findings} ({row.output['errors']} errors)"
         lines.append(
             f"| {row.corpus} | {row.tool.label} | {row.median:.2f} | {min(times):.2f}–{max(times):.2f} | "
-            f"{_fmt_ratio(row, bandit)} | {peak} | {files if files is not None else '?'} | "
+            f"{_fmt_ratio(row, bandit)} | {cpu} | {peak} | {files if files is not None else '?'} | "
             f"{findings if findings is not None else '?'} |"
         )
     return "\n".join(lines)
@@ -453,7 +461,9 @@ def report(rows: list[Row], stats: dict, tools: list[Tool], runs: int, semgrep_j
         "",
         table(rows),
         "",
-        "Wall clock of the whole process (start-up included); peak MiB is the largest resident set "
+        "Wall clock of the whole process (start-up included); CPU s, the median of its user and system "
+        "time with that of the processes it started and waited for (mcplint's workers, semgrep-core); "
+        "peak MiB is the largest resident set "
         "of any one process of the tool. files/findings are what each tool's JSON says it did "
         "(mcplint: files seen, and parsed = given to libcst; errors = files a tool reports it "
         "could not analyse).",

@@ -90,7 +90,7 @@ def test_sdist_unpack_strips_top_folder_and_refuses_escapes(tmp_path: Path) -> N
 
 def _row(corpus_name: str, name: str, times: list[float], peak_kib: int = 51200, **output) -> bench.Row:
     tool = bench.Tool(name, name, ["/bin/true"], "1.0")
-    return bench.Row(corpus_name, tool, [bench.Sample(t, peak_kib, 0) for t in times], dict(output))
+    return bench.Row(corpus_name, tool, [bench.Sample(t, peak_kib, 0, cpu=2 * t) for t in times], dict(output))
 
 
 def test_table_has_medians_ratios_and_missing_tools() -> None:
@@ -103,11 +103,11 @@ def test_table_has_medians_ratios_and_missing_tools() -> None:
     ]
     text = bench.table(rows)
     lines = text.splitlines()
-    assert lines[0].startswith("| corpus | tool | median s | min–max s | vs bandit | peak MiB |")
-    assert "| stdlib | mcplint | 2.00 | 1.00–3.00 | 0.50× | 50 | 10 (2 parsed) | 0 (1 errors) |" in lines
-    assert "| stdlib | bandit | 4.00 | 4.00–5.00 | 1.00× | 50 | 10 | 7 |" in lines
+    assert lines[0].startswith("| corpus | tool | median s | min–max s | vs bandit | CPU s | peak MiB |")
+    assert "| stdlib | mcplint | 2.00 | 1.00–3.00 | 0.50× | 4.00 | 50 | 10 (2 parsed) | 0 (1 errors) |" in lines
+    assert "| stdlib | bandit | 4.00 | 4.00–5.00 | 1.00× | 8.00 | 50 | 10 | 7 |" in lines
     assert any(line.startswith("| stdlib | semgrep | not installed: pip install semgrep") for line in lines)
-    assert "| fixtures | mcplint | 1.00 | 1.00–1.00 | — | 50 | ? | ? |" in lines  # no bandit: no ratio
+    assert "| fixtures | mcplint | 1.00 | 1.00–1.00 | — | 2.00 | 50 | ? | ? |" in lines  # no bandit: no ratio
 
 
 def test_report_describes_the_machine() -> None:
@@ -145,8 +145,9 @@ def test_one_run_of_mcplint_on_a_tiny_corpus(tmp_path: Path, capsys: pytest.Capt
     assert "failed" not in row, row  # mcplint itself crashed: the script reports, not raises
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[4] == "—"  # no bandit row to compare with
-    assert cells[6].startswith("2 ")  # tests/ was left out of the corpus for every tool
-    assert int(cells[7]) >= 1  # the shell injection was found: the run really scanned
+    assert float(cells[5]) > 0  # CPU seconds, from the child's resource usage
+    assert cells[7].startswith("2 ")  # tests/ was left out of the corpus for every tool
+    assert int(cells[8]) >= 1  # the shell injection was found: the run really scanned
     assert "| custom-tiny | — | 2 | 10 |" in out
 
 
