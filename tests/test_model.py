@@ -696,8 +696,17 @@ def test_every_fixture_that_serves_starts_deep(path) -> None:
 
         search_tool = fastmcp.tools.tool(search)
         """,
+        """
+        from mcp.types import TextContent
+
+        def register(app):
+            app.add_template(read_note)
+
+        def read_note(name: str) -> str:
+            return name
+        """,
     ],
-    ids=["handler-class", "standalone-decorator", "standalone-call"],
+    ids=["handler-class", "standalone-decorator", "standalone-call", "add-template"],
 )
 def test_handlers_registered_without_a_server_class_name_start_deep(source: str) -> None:
     assert model_of(source).handlers  # and model_of checks sdk.MAY_SERVE

@@ -183,11 +183,9 @@ ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"}
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 
-# The cheap first pass: files that can hold an MCP server or its handlers. It also
-# catches helper modules that never import mcp (`def register(mcp): @mcp.tool()`)
-# and entry points that run a server built elsewhere (`mcp.run(transport="sse")`).
-MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its literal anchors
-    Prefilter(re.compile(rb"\b(?:from|import)\s+(?:mcp|fastmcp)\b"), anchors=(b"mcp",)),
+# Registrations and entry points written the usual ways: decorators, `add_tool`, a run
+# with a transport, an app for one (the part of MCP_PREFILTER that MAY_SERVE shares).
+_SERVING_SHAPES = (
     Prefilter(re.compile(rb"@\s*[\w.]+\.(?:tool|resource|prompt|call_tool|read_resource|get_prompt)\b"),
               anchors=(b".tool", b".resource", b".prompt", b".call_tool", b".read_resource", b".get_prompt")),
     Prefilter(re.compile(rb"\.add_tool\s*\(|\bTool\.from_function\b|\bon_call_tool\s*="),
@@ -198,6 +196,14 @@ MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its liter
               anchors=(b"_async", b"_app")),
 )
 
+# The cheap first pass: files that can hold an MCP server or its handlers. It also
+# catches helper modules that never import mcp (`def register(mcp): @mcp.tool()`)
+# and entry points that run a server built elsewhere (`mcp.run(transport="sse")`).
+MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its literal anchors
+    Prefilter(re.compile(rb"\b(?:from|import)\s+(?:mcp|fastmcp)\b"), anchors=(b"mcp",)),
+    *_SERVING_SHAPES,
+)
+
 # Of the files MCP_PREFILTER matches, those that may build a server or register
 # handlers themselves (every shape the model builder reads, generously: a file that
 # matches needlessly is analysed as before). The others only import from the SDK (its
@@ -205,7 +211,7 @@ MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its liter
 # project modules, fully where handlers pass tool input into them and otherwise only
 # for the rules that report in a module MCP code imports.
 MAY_SERVE = AnyOf(
-    *MCP_PREFILTER.parts[1:],
+    *_SERVING_SHAPES,
     SERVER_HINT,
     Prefilter(re.compile(rb"\bServer\b"), anchors=(b"Server",)),  # the low-level class, and `mcp: Server` helpers
     containing(b"FastMCPApp", b"LocalProvider", b"create_proxy", b"as_proxy", b"from_openapi", b"from_fastapi",
@@ -214,7 +220,7 @@ MAY_SERVE = AnyOf(
     # `mcp.tool(name=...)(fn)`, `mcp.tool(fn)`, `server.add_prompt(p)`, fastmcp's standalone `@tool`, `tool(fn)`
     Prefilter(re.compile(rb"\.(?:tool|resource|prompt|completion|add_tool|add_prompt|add_resource|add_template)\s*\("
                          rb"|(?<![\w.])(?:tool|resource|prompt)\s*\(|@\s*(?:tool|resource|prompt)\b"),
-              anchors=(b"tool", b"resource", b"prompt", b"completion")),
+              anchors=(b"tool", b"resource", b"prompt", b"completion", b"add_template")),
 )
 
 # -- Authentication providers and exposure guards (MCP102-MCP105, MCP602-MCP604) -----
