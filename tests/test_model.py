@@ -712,11 +712,18 @@ def test_handlers_registered_without_a_server_class_name_start_deep(source: str)
     assert model_of(source).handlers  # and model_of checks sdk.MAY_SERVE
 
 
+@pytest.mark.parametrize("source", ["from mcp.server import Server\n\nserver = Server('notes')\n",
+                                    "from mcp.server import Server as LowLevel\n\nserver = LowLevel('notes')\n"])
+def test_a_lowlevel_server_built_without_handlers_here_starts_deep(source: str) -> None:
+    assert model_of(source).servers  # and model_of checks sdk.MAY_SERVE
+
+
 @pytest.mark.parametrize(
     "source",
     [
         b"from mcp.types import TextContent\n\nasync def handle_search(arguments: dict) -> list[TextContent]: ...\n",
         b"from mcp.server.fastmcp import Context\n\ndef progress(ctx: Context, done: int) -> None: ...\n",
+        b'"""Helpers for the Notes MCP Server (see Server/Data Center)."""\nfrom mcp import types\n',
     ],
 )
 def test_files_that_only_use_the_sdk_types_do_not_serve(source: bytes) -> None:

@@ -213,13 +213,14 @@ MCP_PREFILTER = AnyOf(  # each regex runs only in files holding one of its liter
 MAY_SERVE = AnyOf(
     *_SERVING_SHAPES,
     SERVER_HINT,
-    Prefilter(re.compile(rb"\bServer\b"), anchors=(b"Server",)),  # the low-level class, and `mcp: Server` helpers
+    # the low-level class: `Server(...)`, `Server as S`, and `mcp: Server` in helpers (not "MCP Server" in prose)
+    Prefilter(re.compile(rb"\bServer\(|\bServer\s+as\b|[:\[]\s*Server\b"), anchors=(b"Server",)),
     containing(b"FastMCPApp", b"LocalProvider", b"create_proxy", b"as_proxy", b"from_openapi", b"from_fastapi",
                b"on_read_resource", b"on_get_prompt", b"on_completion", b"stdio_server", b"SessionManager",
                b"SseServerTransport"),
     # `mcp.tool(name=...)(fn)`, `mcp.tool(fn)`, `server.add_prompt(p)`, fastmcp's standalone `@tool`, `tool(fn)`
     Prefilter(re.compile(rb"\.(?:tool|resource|prompt|completion|add_tool|add_prompt|add_resource|add_template)\s*\("
-                         rb"|(?<![\w.])(?:tool|resource|prompt)\s*\(|@\s*(?:tool|resource|prompt)\b"),
+                         rb"|(?<![\w.])(?:tool|resource|prompt)\(|@\s*(?:tool|resource|prompt)\b"),
               anchors=(b"tool", b"resource", b"prompt", b"completion", b"add_template")),
 )
 
