@@ -612,8 +612,8 @@ class _Plan:
     may serve (`sdk.MAY_SERVE`), and the modules their handlers pass tool input to (found
     from their summaries), DEEP; the other modules MCP files import, and MCP files that
     only use the SDK's types, IMPORTED, once no analysis under way can still call into
-    them; every other file PLAIN. Results come from the cache where it
-    holds one for the file's content and mode; the rest wait in `queue`."""
+    them; every other file PLAIN. Results come from the cache where it holds one for the
+    file's content and mode; the rest wait in `queue`."""
 
     def __init__(self, contents, kinds, index: ModuleIndex, mcp_files: set[str], manifest, cache, context: str,
                  entry, results: dict[str, FileResult], progress: Callable[[], None] | None) -> None:
@@ -632,7 +632,7 @@ class _Plan:
         for path in contents:
             if path in serving:
                 self.schedule(path, DEEP)
-        self.outstanding -= 1  # every MCP file is under way (or done, from the cache)
+        self.outstanding -= 1  # every file that may serve is under way (or done, from the cache)
         for path in contents:
             if path not in self.modes and path not in self.waiting:  # not reached from a cached result already
                 self.schedule(path, PLAIN)

@@ -231,8 +231,8 @@ UNUSED_TOOL = """
 
 def test_an_mcp_file_that_only_uses_the_sdk_types_is_analysed_as_a_project_module(tmp_path: Path, modes) -> None:
     """A tool's implementation module imports `mcp.types` for its result but builds no
-    server: DEEP where a handler passes it tool input, IMPORTED where none does (like any
-    project module, `sdk.MAY_SERVE`), so its functions get no summaries for nothing."""
+    server: DEEP where a handler passes it tool input, IMPORTED where none does, like any
+    project module (`sdk.MAY_SERVE`): code no handler reaches gets no summaries."""
     _project(tmp_path, **{"pkg.__init__": "", "pkg.server": LOWLEVEL_SERVER, "pkg.tools.__init__": "",
                           "pkg.tools.archive": ARCHIVE_TOOL, "pkg.tools.wipe": UNUSED_TOOL,
                           "main": "from pkg.tools import wipe\nimport mcp\n"})
