@@ -73,10 +73,11 @@ FILE_CALLS: dict[str, tuple[tuple[int, str], ...]] = {
 # Methods only path objects have: a tainted receiver is a tainted path.
 PATH_METHODS = frozenset(
     {"read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "rglob", "unlink", "rmdir", "mkdir",
-     "touch", "symlink_to", "hardlink_to", "lchmod", "readlink"}
+     "symlink_to", "hardlink_to", "lchmod", "readlink"}
 )
-# Methods other objects have too: reported only on a receiver known to be a path.
-AMBIGUOUS_PATH_METHODS = frozenset({"open", "glob", "walk", "chmod", "rename", "replace", "copy", "move"})
+# Methods other objects have too: reported only on a receiver known to be a path
+# (`touch`: a session's, a cache entry's or a transaction's last-used stamp as often).
+AMBIGUOUS_PATH_METHODS = frozenset({"open", "glob", "walk", "chmod", "rename", "replace", "copy", "move", "touch"})
 # ... and of those, the ones whose first argument is a second path.
 TWO_PATH_METHODS = frozenset({"rename", "replace", "copy", "move", "symlink_to", "hardlink_to"})
 # Archive extraction: the destination directory.
