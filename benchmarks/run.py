@@ -434,6 +434,20 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def round_ratios(rows: list[Row]) -> list[str]:
+    """Each tool's time against bandit's in the same round (the runs are interleaved, so
+    a round's two runs saw the same machine), as the range over the rounds."""
+    out = []
+    for row in rows:
+        bandit = next((r for r in rows if r.corpus == row.corpus and r.tool.name == "bandit"), None)
+        if row is bandit or bandit is None or row.problem or bandit.problem or len(row.samples) < 2 \
+                or len(row.samples) != len(bandit.samples) or any(b.seconds <= 0 for b in bandit.samples):
+            continue
+        ratios = [mine.seconds / theirs.seconds for mine, theirs in zip(row.samples, bandit.samples)]
+        out.append(f"- {row.corpus} / {row.tool.label}: {min(ratios):.2f}–{max(ratios):.2f}×")
+    return out
+
+
 def corpus_table(stats: dict[str, corpora.Stats | str]) -> str:
     lines = ["| corpus | packages | Python files | lines of Python | MiB |", "|---|---:|---:|---:|---:|"]
     for name, item in stats.items():
@@ -474,6 +488,9 @@ def report(rows: list[Row], stats: dict, tools: list[Tool], runs: int, semgrep_j
         parts += ["", f"precommit: a copy of mcp-real where each run first appends a comment line to FILE; each "
                       f"tool then scans that one file as its pre-commit hook does ({hooks}). FILE is "
                       + "; ".join(f"`{path}` in the {label} rows" for label, path in cases.items()) + "."]
+    ratios = round_ratios(rows)
+    if ratios:
+        parts += ["", "Against bandit round by round (each run divided by bandit's in the same round):", "", *ratios]
     raw = [f"- {r.corpus} / {r.tool.label}: " + ", ".join(f"{t:.2f}" for t in r.times) for r in rows if r.samples]
     if raw:
         parts += ["", "Every run (s):", "", *raw]

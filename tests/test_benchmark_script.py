@@ -110,6 +110,19 @@ def test_table_has_medians_ratios_and_missing_tools() -> None:
     assert "| fixtures | mcplint | 1.00 | 1.00–1.00 | — | 2.00 | 50 | ? | ? |" in lines  # no bandit: no ratio
 
 
+def test_ratios_pair_each_run_with_bandits_in_the_same_round() -> None:
+    rows = [
+        _row("mcp-real", "mcplint", [2.0, 6.0, 3.0]),
+        _row("mcp-real", "bandit", [10.0, 12.0, 4.0]),
+        _row("fixtures", "mcplint", [1.0, 1.0]),  # no bandit row: no ratio
+        _row("stdlib", "mcplint", [1.0, 2.0]),
+        _row("stdlib", "bandit", [4.0]),  # rounds that do not pair up: no ratio
+    ]
+    assert bench.round_ratios(rows) == ["- mcp-real / mcplint: 0.20–0.75×"]  # the medians give 0.30×
+    text = bench.report(rows, {}, [], 3, 1, ("0", "0"))
+    assert "Against bandit round by round" in text and "- mcp-real / mcplint: 0.20–0.75×" in text
+
+
 def test_report_describes_the_machine() -> None:
     stats = {"fixtures": corpus.Stats(21, 2254, 90000)}
     text = bench.report([_row("fixtures", "bandit", [1.0])], stats, [bench.Tool("bandit", "bandit", ["b"], "1.9.4")],
