@@ -1,4 +1,5 @@
 import ast
+from typing import Iterator
 
 import libcst as cst
 
@@ -329,24 +330,26 @@ class DynamicToolMetadata(Rule):
             return True
         if CLIENT_NAME.match(name.rsplit(".", 1)[-1]):
             return True
-        for node in walk.iter_nodes(scope.body if scope is not None else self.ctx.module):
-            value = None
-            if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets):
-                value = node.value
-            elif isinstance(node, cst.WithItem) and node.asname is not None and dotted(node.asname.name) == name:
-                value = node.item
-            if self._client_made(value):
-                return True
+        if any(self._client_made(value) for _, value in self._bindings(name, scope)):
+            return True
         # a module's client, used in a function (`client = APIClient(base_url=...)`)
         return scope is not None and self._client_made(metadata.module_constant(self.ctx, name))
+
+    def _bindings(self, name: str, scope) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression]]:
+        """(statement, value) of each `name = value` and `with value as name` in `scope`
+        (the module if None)."""
+        for node in walk.iter_nodes(scope.body if scope is not None else self.ctx.module):
+            if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets):
+                yield node, node.value
+            elif isinstance(node, cst.WithItem) and node.asname is not None and dotted(node.asname.name) == name:
+                yield node, node.item
 
     def _instance(self, receiver: cst.BaseExpression, scope) -> bool:
         """A name bound to an instance of a class (`cache = TextCache(size=...)`)."""
         name = dotted(receiver)
         if name is None or "." in name:
             return False
-        values = [node.value for node in walk.iter_nodes(scope.body if scope is not None else self.ctx.module)
-                  if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets)]
+        values = [value for node, value in self._bindings(name, scope) if isinstance(node, cst.Assign)]
         if not values and scope is not None:
             values = [metadata.module_constant(self.ctx, name)]
         return bool(values) and all(
