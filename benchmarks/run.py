@@ -400,6 +400,11 @@ def _shown(argv: list[str]) -> str:
     return " ".join([Path(argv[0]).name, *argv[1:]])
 
 
+def _bandit_row(rows: list[Row], corpus: str) -> Row | None:
+    """bandit's row of `corpus`, the one every ratio is taken against."""
+    return next((r for r in rows if r.corpus == corpus and r.tool.name == "bandit"), None)
+
+
 def _fmt_ratio(row: Row, bandit: Row | None) -> str:
     if row.median is None or bandit is None or bandit.median is None or bandit.median == 0:
         return "—"
@@ -413,7 +418,7 @@ def table(rows: list[Row]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        bandit = next((r for r in rows if r.corpus == row.corpus and r.tool.name == "bandit"), None)
+        bandit = _bandit_row(rows, row.corpus)
         if row.problem or not row.samples:
             lines.append(f"| {row.corpus} | {row.tool.label} | {row.problem or 'not run'} | | | | | | |")
             continue
@@ -439,7 +444,7 @@ def round_ratios(rows: list[Row]) -> list[str]:
     a round's two runs saw the same machine), as the range over the rounds."""
     out = []
     for row in rows:
-        bandit = next((r for r in rows if r.corpus == row.corpus and r.tool.name == "bandit"), None)
+        bandit = _bandit_row(rows, row.corpus)
         if row is bandit or bandit is None or row.problem or bandit.problem or len(row.samples) < 2 \
                 or len(row.samples) != len(bandit.samples) or any(b.seconds <= 0 for b in bandit.samples):
             continue
