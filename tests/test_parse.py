@@ -1,0 +1,77 @@
+"""`mcplint.parse`: libcst's parser with plain node initialisers gives libcst's own tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from mcplint.parse import _initializers, parse_module
+
+ROOT = Path(__file__).resolve().parent.parent
+# every fixture, and some of mcplint's own code: each kind of statement, expression and whitespace
+SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + [
+    ROOT / "mcplint" / name for name in ("engine.py", "positions.py", "workers.py", "mcp/builder.py", "mcp/taint.py")]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_tree_is_the_one_libcst_builds(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        expected = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        with pytest.raises(cst.ParserSyntaxError):
+            parse_module(data)
+        return
+    module = parse_module(data)
+    assert module.deep_equals(expected)
+    assert module.code == expected.code
+
+
+def test_every_node_class_in_a_tree_had_a_plain_initialiser() -> None:
+    """A class left with its own `__init__` (a slot missing, a new field shape) still
+    parses, only slower: this says which, so that the speed is not lost unnoticed."""
+    plain = {kind for kind, _ in _initializers()[0]}
+    seen = set()
+    for path in SOURCES:
+        try:
+            module = parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue
+        seen |= {type(node) for node in _all_nodes(module)}
+    assert seen - plain == set()
+
+
+def test_nodes_built_outside_a_parse_are_validated() -> None:
+    parse_module("x = 1\n")
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")
+    with pytest.raises(cst.CSTValidationError):
+        cst.Call(func=cst.Name("f"), lpar=[cst.LeftParen()])  # a paren without its pair
+
+
+def test_a_parse_that_fails_leaves_the_classes_as_they_were() -> None:
+    own = {kind: kind.__init__ for kind, _ in _initializers()[1]}
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def (:\n")
+    assert {kind: kind.__init__ for kind in own} == own
+
+
+def test_defaults_and_factories_are_those_of_the_dataclass() -> None:
+    parse_module("")  # the plain initialisers are made
+    plain = dict(_initializers()[0])
+    required = {cst.Name: {"value": "x"}, cst.Call: {"func": cst.Name("f")}, cst.Param: {"name": cst.Name("p")},
+                cst.SimpleWhitespace: {"value": " "}, cst.Module: {"body": []}}
+    for kind, fields in required.items():
+        made = kind.__new__(kind)
+        plain[kind](made, **fields)
+        assert made.deep_equals(kind(**fields))
+
+
+def _all_nodes(node: cst.CSTNode):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
