@@ -19,6 +19,11 @@ import libcst as cst
 from libcst._nodes.base import CSTNode
 
 
+def prepare() -> None:
+    """Make the plain initialisers now (the first parse would)."""
+    _initializers()
+
+
 def parse_module(source: bytes | str) -> cst.Module:
     plain, own = _initializers()
     for kind, init in plain:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -409,9 +411,6 @@ def _untimed(text: str) -> str:
 
 
 def test_a_plain_scan_imports_neither_typer_nor_rich(project: Path) -> None:
-    import subprocess
-    import sys
-
     (project / "server.py").write_text(VULNERABLE)
     probe = (
         "import sys\n"
@@ -426,8 +425,6 @@ def test_a_plain_scan_imports_neither_typer_nor_rich(project: Path) -> None:
 
 
 def test_a_closed_pipe_exits_1_and_an_interrupt_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
     from mcplint import cli
 
     def broken_pipe():
@@ -446,3 +443,48 @@ def test_a_closed_pipe_exits_1_and_an_interrupt_130(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SystemExit) as exit_info:
         cli._run_plain(interrupted, {})
     assert exit_info.value.code == 130
+
+
+def _command(*args: str, cwd: Path | None = None, **options) -> subprocess.CompletedProcess:
+    """`mcplint` as its console script runs it (`mcplint.__main__.main`)."""
+    return subprocess.run([sys.executable, "-m", "mcplint", *args], cwd=cwd, capture_output=True, **options)
+
+
+def test_the_command_exits_with_the_codes_of_the_cli_and_flushes_its_output(tmp_path: Path) -> None:
+    """The command leaves without tearing the interpreter down (`__main__._leave`): the
+    exit codes and the output are those of the CLI."""
+    (tmp_path / "server.py").write_text(
+        "import subprocess\nfrom mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('ops')\n\n\n"
+        "@mcp.tool()\ndef run(command: str) -> str:\n"
+        "    return subprocess.run(command, shell=True, capture_output=True, text=True).stdout\n",
+        encoding="utf-8")
+    found = _command("scan", "server.py", "--isolated", "--no-cache", "--format", "json", cwd=tmp_path, text=True)
+    assert found.returncode == 1
+    assert [f["code"] for f in json.loads(found.stdout)["findings"]] == ["MCP301"]  # all of it, flushed
+    written = _command("scan", "server.py", "--isolated", "--no-cache", "--exit-zero", "--format", "sarif",
+                       "-o", "out.sarif", cwd=tmp_path, text=True)
+    assert written.returncode == 0
+    assert json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
+    usage = _command("scan", "--no-such-option", cwd=tmp_path, text=True)
+    assert usage.returncode == 2 and "--no-such-option" in usage.stderr
+    assert _command("--version", text=True).returncode == 0
+
+
+def test_leaving_takes_sys_exit_codes() -> None:
+    probe = "from mcplint.__main__ import _leave\nimport sys\nsys.stdout.write('out')\n_leave({!r})\n"
+    for code, status, message in ((None, 0, ""), (3, 3, ""), ("mcplint: stopped", 1, "mcplint: stopped\n")):
+        done = subprocess.run([sys.executable, "-c", probe.format(code)], capture_output=True, text=True)
+        assert (done.returncode, done.stdout, done.stderr) == (status, "out", message)
+
+
+def test_a_reader_that_is_gone_gets_exit_1_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import os\nfrom fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n\n"
+                                     "@mcp.tool()\ndef run(command: str) -> str:\n    return os.popen(command).read()\n",
+                                     encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "mcplint", "scan", "app.py", "--isolated", "--no-cache",
+                                "--exit-zero", "--format", "json"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the report is written, as `| head` may be
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in error and "Exception ignored" not in error, error
