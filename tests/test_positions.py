@@ -196,6 +196,54 @@ def test_indexed_walks_equal_plain_walks(name: str) -> None:
     assert walk.active() is None
 
 
+class _Tables(walk.TableVisitor):
+    """Visits calls (not what a lambda holds), leaves functions and lambdas."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    def visit_Call(self, node) -> None:
+        self.events.append(("visit", id(node)))
+
+    def visit_Lambda(self, node) -> bool:
+        self.events.append(("visit", id(node)))
+        return False
+
+    def leave_Lambda(self, original_node) -> None:
+        self.events.append(("leave", id(original_node)))
+
+    def leave_FunctionDef(self, original_node) -> None:
+        self.events.append(("leave", id(original_node)))
+
+
+class _Overriding(_Tables):
+    def on_visit(self, node) -> bool:
+        self.events.append(("any", id(node)))
+        return super().on_visit(node)
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+@pytest.mark.parametrize("kind", [_Tables, _Overriding])
+def test_table_visitors_see_the_same_with_and_without_the_index(name: str, kind: type) -> None:
+    """With the index a `TableVisitor`'s tables are read by the walk itself
+    (`walk._visit_indexed`): the calls it gets are those of the plain walk."""
+    module = parse_module(textwrap.dedent(TRICKY[name]) + "\ndef f(g=lambda: print(1)):\n    return g(2)\n")
+    plain = kind()
+    walk.visit(module, plain)
+    with walk.indexed(module):
+        indexed = kind()
+        walk.visit(module, indexed)
+    assert indexed.events == plain.events
+    assert ("leave", id(module.body[-1])) in plain.events  # the function is left; calls under the lambda are not seen
+    assert len([e for e in plain.events if e[0] == "visit"]) == sum(
+        isinstance(n, (cst.Call, cst.Lambda)) for n in walk._iter_nodes(module) if not _under_lambda(module, n))
+
+
+def _under_lambda(module, node) -> bool:
+    with walk.indexed(module) as tree:
+        return any(isinstance(above, cst.Lambda) for above in tree.ancestors(node)[:-1])
+
+
 @pytest.mark.parametrize("name", sorted(TRICKY))
 def test_pruned_walks_skip_the_same_subtrees_with_and_without_the_index(name: str) -> None:
     module = parse_module(textwrap.dedent(TRICKY[name]))

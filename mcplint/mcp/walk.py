@@ -171,6 +171,12 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 def _visit_indexed(tree: Tree, start: int, visitor: cst.CSTVisitor) -> None:
     nodes, ends = tree.nodes, tree.ends
+    # a `TableVisitor`'s tables are read here, not through its `on_visit` for every node,
+    # and a node is left only if its type has a `leave_` method (unless it overrides them)
+    kind = type(visitor)
+    tables = isinstance(visitor, TableVisitor)
+    visits = visitor._visits if tables and kind.on_visit is TableVisitor.on_visit else None
+    leaves = visitor._leaves if tables and kind.on_leave is TableVisitor.on_leave else None
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
     stop = ends[start]
     open_: list[tuple[int, cst.CSTNode]] = []  # (end of its subtree, node) still to leave
@@ -179,11 +185,19 @@ def _visit_indexed(tree: Tree, start: int, visitor: cst.CSTVisitor) -> None:
         while open_ and open_[-1][0] <= at:
             on_leave(open_.pop()[1])
         node = nodes[at]
-        if on_visit(node) is False:
-            on_leave(node)
+        if visits is None:
+            entered = on_visit(node) is not False
+        else:
+            visit = visits.get(type(node).__name__)
+            entered = visit is None or visit(visitor, node) is not False
+        left = leaves is None or type(node).__name__ in leaves
+        if not entered:
+            if left:
+                on_leave(node)
             at = ends[at]
         else:
-            open_.append((ends[at], node))
+            if left:
+                open_.append((ends[at], node))
             at += 1
     while open_:
         on_leave(open_.pop()[1])
