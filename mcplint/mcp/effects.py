@@ -790,11 +790,18 @@ def _temporary(expr, function, qualify, kind: str, depth: int) -> bool:
     return any(not is_none(v) for v, _, _ in bindings)
 
 
+# The node types `_bindings` reads (libcst's concrete node classes have no subclasses).
+_BINDERS = frozenset({cst.FunctionDef, cst.Lambda, cst.Assign, cst.AnnAssign, cst.With, cst.For, cst.CompFor,
+                      cst.AugAssign, cst.NamedExpr, cst.ExceptHandler})
+
+
 def _bindings(function: cst.FunctionDef, name: str) -> list[tuple[cst.BaseExpression | None, int | None, bool]]:
     """How `name` is bound in the function: (value, index in an unpacked tuple, bound by `with`);
     a value of None for a binding that is not an assignment."""
     out: list[tuple[cst.BaseExpression | None, int | None, bool]] = []
     for node in (function, *_body_nodes(function)):
+        if type(node) not in _BINDERS:
+            continue  # most nodes: one set lookup, not nine `isinstance` checks against libcst's ABCs
         if isinstance(node, (cst.FunctionDef, cst.Lambda)):
             params = node.params
             every = (*params.posonly_params, *params.params, *params.kwonly_params)

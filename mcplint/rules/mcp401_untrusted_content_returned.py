@@ -44,6 +44,8 @@ PAGE_METHODS = frozenset(
     {"content", "inner_text", "inner_html", "text_content", "evaluate", "find_element", "find_elements"}
 )
 PAGE_ATTRS = frozenset({"page_source"})
+# The statements and items that bind a name to a value (`_bindings`).
+_BINDING_NODES = frozenset({cst.Assign, cst.AnnAssign, cst.WithItem})
 BROWSERS = frozenset({f"selenium.webdriver.{b}" for b in ("Chrome", "Firefox", "Edge", "Safari", "Remote")})
 # Crawler libraries: `await crawler.arun(url=url)`, `app.scrape_url(url)` return page objects.
 CRAWL_METHODS = {"arun": (0, "url"), "scrape_url": (0, "url"), "scrape": (0, "url")}
@@ -750,6 +752,8 @@ class UntrustedContentReturned(Rule):
         self._module_functions()
         classes = {owner for methods in self._methods.values() for _, owner in methods}
         for sub in walk.iter_nodes(self.ctx.module):
+            if type(sub) not in _BINDING_NODES:
+                continue
             if isinstance(sub, cst.Assign):
                 targets, value = [t.target for t in sub.targets], sub.value
             elif isinstance(sub, cst.AnnAssign) and sub.value is not None:
