@@ -784,13 +784,10 @@ def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: 
 
 
 def _import_parsing() -> None:
-    """Import what analysing a Python file needs: libcst and the MCP model; and make the
-    parser's plain node initialisers (~30 ms: once, before workers fork)."""
+    """Import what analysing a Python file needs: libcst and the MCP model."""
     import mcplint.context  # noqa: F401
     import mcplint.mcp.builder  # noqa: F401
-    from mcplint.parse import prepare
-
-    prepare()
+    import mcplint.parse  # noqa: F401
 
 
 def warm_up() -> None:
