@@ -632,6 +632,7 @@ class _Dispatcher:
         ctx = self.ctx
         nodes, ends = tree.nodes, tree.ends
         handlers = ctx._handlers
+        by_type = self._by_type  # cleared in place when a rule gives up
         # nodes to leave once the walk is past their subtree: (end, node, outer handler)
         open_: list[tuple[int, cst.CSTNode, Handler | None]] = []
         for at in range(len(nodes)):
@@ -640,7 +641,8 @@ class _Dispatcher:
             node = nodes[at]
             kind = type(node)
             ctx._current = node
-            visits, leaves = self._hooks(kind)
+            hooks = by_type.get(kind)
+            visits, leaves = hooks if hooks is not None else self._hooks(kind)
             if kind is cst.FunctionDef:
                 open_.append((ends[at], node, ctx.handler))
                 ctx.handler = handlers.get(id(node), ctx.handler)
