@@ -73,3 +73,13 @@ def _all_nodes(node: cst.CSTNode):
         current = stack.pop()
         yield current
         stack.extend(current.children)
+
+
+def test_a_class_whose_fields_have_no_slots_keeps_its_own_initialiser() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Unslotted:
+        value: str
+
+    assert _plain_init(Unslotted) is None
