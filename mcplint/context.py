@@ -67,9 +67,13 @@ class FileContext:
         extra_sinks: tuple[tuple[str, tuple[str, ...]], ...] = (),
         project: Project | None = None,
         syntax: ast.Module | None = None,
+        imported_only: bool = False,
     ) -> None:
-        """`syntax`: CPython's `ast` of the same source, for cheap positions."""
+        """`syntax`: CPython's `ast` of the same source, for cheap positions.
+        `imported_only`: a module MCP code imports that holds no server or handler and
+        that no handler passes tool input to (what reaches its functions is not a tool's)."""
         self.path = path
+        self.imported_only = imported_only
         self.project = (project or Project()).for_file(path)  # manifests, SDK versions, other files
         self._evidence: list[tuple[str, cst.CSTNode, str, str]] = []
         self.gave_up: list["Rule"] = []  # rules that hit the recursion limit in this file

@@ -374,7 +374,8 @@ def _run_rules(result: FileResult, path: str, data: bytes, module, syntax, text:
                 mcp_rules = imported
             active = list(file_rules) + (list(mcp_rules) if with_mcp else [])
             ctx = FileContext(path, module, model, imports, summaries=with_mcp, index=index,
-                              extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax)
+                              extra_sinks=extra_sinks if with_mcp else (), project=project, syntax=syntax,
+                              imported_only=with_mcp and not summaries)
             ctx.run(rule(ctx) for rule in active)
             if CHECK_DECLARATIONS:
                 _check_declarations(ctx, data, ruled_out, imported=with_mcp and not model.is_mcp)

@@ -28,7 +28,6 @@ REPORTED = [
     "log.info('connecting with %s', token)",
     "log.info('key %s', os.environ.get('SERVICE_API_KEY'))",
     "log.info('auth %s', request.headers)",
-    "log.info(f'calling with {arguments}')",
     "log.info('env %s', environ)",
     "log.info('env %s', str(dict(os.environ)))",
     "log.info('sent %s', {'password': user.pw})",
@@ -53,6 +52,10 @@ QUIET = [
     "log.info('extra', **kwargs)",
     "log.info('in %s', 'directory' in arguments)",
     "log.info(f'{len(results)} results, {token_count} tokens')",
+    # a tool's arguments never reach a module the server only imports: its `params` are not a tool's
+    "log.info(f'calling with {arguments}')",
+    "log.debug('notification %s', params)",
+    "message = f'got {params}'\n    log.info(message)",
 ]
 
 

@@ -242,6 +242,42 @@ def test_an_mcp_file_that_only_uses_the_sdk_types_is_analysed_as_a_project_modul
     assert [(f.path, f.code, f.span.line) for f in result.active] == [("pkg/tools/archive.py", "MCP301", 7)]
 
 
+LOGGING_SERVER = """
+    from mcp.server.fastmcp import FastMCP
+    from pkg import client, relay
+
+    mcp = FastMCP("x")
+
+    @mcp.tool()
+    def forward(params: dict) -> str:
+        return relay.send(params)
+
+    @mcp.tool()
+    def status() -> str:
+        return client.ping()
+"""
+LOGS_PARAMS = """
+    import logging
+
+    log = logging.getLogger(__name__)
+
+    def {name}(params=None):
+        log.info("notification %s", params)
+        return "ok"
+"""
+
+
+def test_a_module_no_tool_input_reaches_logs_params_that_are_not_a_tools(tmp_path: Path, modes) -> None:
+    """MCP503's "every argument (`params`)": where a handler hands its arguments on, the
+    module's `params` are the tool's; in a module the server only imports (an LSP
+    client, a settings loader) they are something else."""
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": LOGGING_SERVER,
+                          "pkg.relay": LOGS_PARAMS.format(name="send"), "pkg.client": LOGS_PARAMS.format(name="ping")})
+    result = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
+    assert modes["pkg/relay.py"] == DEEP and modes["pkg/client.py"] == IMPORTED
+    assert [(f.path, f.code, f.span.line) for f in result.active if f.code == "MCP503"] == [("pkg/relay.py", "MCP503", 7)]
+
+
 AUTH = """
     import jwt
 

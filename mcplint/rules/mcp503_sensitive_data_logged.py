@@ -94,14 +94,15 @@ def _may_show(expr: ast.AST | None, targets: dict[str, set[str]], names: set[str
     the same structure (an attribute's owner, a subscript's value, the arguments of most
     calls and the prose of a string are never read), with every name a call or a name
     may qualify to (`ast_qualified`), and no redaction, loop variable or assigned value
-    taken to hide anything. Adds the names it would look up as aliases to `names`."""
+    taken to hide anything. Adds the names it would look up as aliases to `names`. As
+    in a module the server only imports (`FileContext.imported_only`), where argument
+    containers are not a tool's."""
     kind = type(expr)
     if kind is ast.Name:
         names.add(expr.id)
-        return expr.id in ARGUMENT_CONTAINERS or expr.id in HEADER_CONTAINERS or is_log_secret_name(expr.id) \
-            or "os.environ" in ast_qualified(expr, targets)
+        return expr.id in HEADER_CONTAINERS or is_log_secret_name(expr.id) or "os.environ" in ast_qualified(expr, targets)
     if kind is ast.Attribute:
-        return expr.attr in ARGUMENT_CONTAINERS or expr.attr in HEADER_CONTAINERS or is_log_secret_name(expr.attr) \
+        return expr.attr in HEADER_CONTAINERS or is_log_secret_name(expr.attr) \
             or "os.environ" in ast_qualified(expr, targets)
     if kind is ast.Subscript:
         if type(expr.slice) is ast.Slice:
@@ -203,7 +204,9 @@ class SensitiveDataLogged(Rule):
       and local variables assigned from such values;
     - a whole container: `request.headers`, `cookies`, `os.environ`, `locals()`, or
       every argument of a tool (`arguments`, `kwargs`, `params`; low confidence, since
-      they hold secrets only sometimes).
+      they hold secrets only sometimes). Not in a module the server only imports, which
+      no handler hands tool input to: its `params` are not a tool's (an LSP client's
+      notification, an HTTP query).
 
     Redacted forms are not reported: `len(token)`, `bool(token)`, `token is None`,
     `token[:4]` or `token[-4:]` (at most 8 characters), and the result of any other
@@ -424,6 +427,8 @@ class SensitiveDataLogged(Rule):
             if attr in HEADER_CONTAINERS:
                 return f"all request {attr} (`{dotted(expr) or attr}`)", Confidence.MEDIUM
             if attr in ARGUMENT_CONTAINERS:
+                if self.ctx.imported_only:
+                    return None
                 return f"every argument (`{dotted(expr) or attr}`)", Confidence.LOW
             # judged with its owner: `page_token.token` is a cursor, `auth.token` is not
             if is_log_secret_name(attr) and is_log_secret_name(dotted(expr) or attr):
@@ -486,8 +491,8 @@ class SensitiveDataLogged(Rule):
             return alias
         if name in self._loop_names[-1]:
             return None  # `for token in text.split()`: a word, not a credential
-        if name in ARGUMENT_CONTAINERS:
-            return f"every argument (`{name}`)", Confidence.LOW
+        if name in ARGUMENT_CONTAINERS:  # a tool's, unless nothing of a tool's reaches this module
+            return None if self.ctx.imported_only else (f"every argument (`{name}`)", Confidence.LOW)
         if name in HEADER_CONTAINERS:
             return f"all request {name} (`{name}`)", Confidence.MEDIUM
         if is_log_secret_name(name):
