@@ -185,12 +185,13 @@ def _visit_indexed(tree: Tree, start: int, visitor: cst.CSTVisitor) -> None:
         while open_ and open_[-1][0] <= at:
             on_leave(open_.pop()[1])
         node = nodes[at]
+        name = type(node).__name__ if tables else None
         if visits is None:
             entered = on_visit(node) is not False
         else:
-            visit = visits.get(type(node).__name__)
+            visit = visits.get(name)
             entered = visit is None or visit(visitor, node) is not False
-        left = leaves is None or type(node).__name__ in leaves
+        left = leaves is None or name in leaves
         if not entered:
             if left:
                 on_leave(node)
