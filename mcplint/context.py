@@ -32,6 +32,7 @@ from mcplint.positions import Positions, syntax_of
 from mcplint.mcp.taint import GUARDED, NAMED_ESCAPE, VALIDATED, FunctionFlow, Taint
 
 SYMBOLIC = "function"  # Handler.kind of a non-handler function analysed for its summary
+_UNSEEN = object()  # a `FileContext._qualified` miss
 
 if TYPE_CHECKING:
     from mcplint.rule import Rule
@@ -81,6 +82,7 @@ class FileContext:
         self.syntax = syntax
         self._positions: Positions | None = None
         self._code: dict[int, str] = {}  # id(node) -> its source, for nodes of this file's tree
+        self._qualified: dict[int, str | None] = {}  # id(node) -> `qualify(node)`
         self.model = model
         self.imports = imports
         self.index = index
@@ -138,7 +140,13 @@ class FileContext:
 
     # -- questions rules ask ------------------------------------------------------
     def qualify(self, node: cst.CSTNode) -> str | None:
-        return self.imports.qualify(node)
+        """The qualified name of an expression (`ImportTable.qualify`), once per node: most
+        rules ask it of every call's callee (the table is complete before they run)."""
+        key = id(node)
+        name = self._qualified.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = self._qualified[key] = self.imports.qualify(node)
+        return name
 
     def flow(self, handler: Handler) -> FunctionFlow:
         key = id(handler.function)
