@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcplint.config import Config
 from mcplint.engine import scan
@@ -60,6 +63,46 @@ def test_poisoned_descriptions_match(text: str) -> None:
 @pytest.mark.parametrize("text", BENIGN)
 def test_ordinary_guidance_does_not_match(text: str) -> None:
     assert not mcp402.find(" ".join(text.split())), [m.group(0) for _, m in mcp402.find(text)]
+
+
+@pytest.mark.parametrize("pattern", mcp402.PATTERNS, ids=[p.kind for p in mcp402.PATTERNS])
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_match_holds_one_of_the_pieces_a_pattern_needs(pattern, data) -> None:
+    """`find` tries a pattern's regex only on text holding one of its `needs`: text with
+    a match anywhere in it (in any case, and with the non-ASCII letters IGNORECASE
+    matches to ASCII ones) must hold one."""
+    text = data.draw(st.from_regex(re.compile(pattern.regex.pattern, pattern.regex.flags)))
+    if data.draw(st.booleans()):
+        text = text.swapcase()
+    if data.draw(st.booleans()):
+        text = text.replace("i", "\u0131").replace("s", "\u017f").replace("k", "\u212a").replace("I", "\u0130")
+    if pattern.regex.search(text):
+        assert any(piece in mcp402.folded(text) for piece in pattern.needs), text
+
+
+def _alternatives(regex: str) -> list[str]:
+    """The top-level alternatives of `regex`."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(regex):
+        escaped = at > 0 and regex[at - 1] == "\\" and (at < 2 or regex[at - 2] != "\\")
+        if escaped:
+            continue
+        depth += (char == "(") - (char == ")")
+        if char == "|" and depth == 0:
+            parts.append(regex[start:at])
+            start = at + 1
+    return [*parts, regex[start:]]
+
+
+@pytest.mark.parametrize("alternative", _alternatives(mcp402.SECRET_PATH))
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_every_secret_path_holds_one_of_the_pieces_it_needs(alternative: str, data) -> None:
+    """Each kind of secret file on its own (the pattern that reads them has too many
+    alternatives for the test above to reach each)."""
+    text = data.draw(st.from_regex(re.compile(alternative, re.IGNORECASE)))
+    assert any(piece in mcp402.folded(text) for piece in mcp402.SECRET_PATH_NEEDS), text
 
 
 def test_message_quotes_the_offending_sentence(tmp_path: Path) -> None:

@@ -18,6 +18,9 @@ SECRET_PATH = (
     r"|(?<![\w.])\.npmrc\b|(?<![\w.])\.pypirc\b|\.docker[/\\]config\.json|\betc[/\\](?:passwd|shadow)\b"
     r"|\.kube[/\\]config\b|\.(?:bash|zsh)_history\b|\.gnupg\b"
 )
+# A piece of every match of SECRET_PATH, lower-cased (`_Pattern.needs`).
+SECRET_PATH_NEEDS = (".ssh", "id_", ".env", "mcp.json", "config.json", "credentials", ".netrc", ".npmrc", ".pypirc",
+                     "passwd", "shadow", ".kube", "_history", ".gnupg")
 # A secret-file mention counts only near words that make it an order ("Before using this tool, read ...").
 IMPERATIVE = lazy_compile(
     r"\bbefore\s+(?:using|calling|invoking|running|executing)\b|\bfirst\b|\bmust\b|\balways\b|\botherwise\b"
@@ -28,10 +31,14 @@ _SEND = r"(?:pass|include|send|put|provide|append|add|insert|copy|forward|upload
 
 
 class _Pattern:
-    def __init__(self, kind: str, regex: str, confidence: Confidence, *, phrase: bool = False, flags=_F,
-                 imperative: bool = False) -> None:
+    def __init__(self, kind: str, regex: str, confidence: Confidence, needs: tuple[str, ...], *,
+                 phrase: bool = False, flags=_F, imperative: bool = False) -> None:
         self.kind = kind
         self.regex = lazy_compile(regex, flags)
+        # lower-case pieces one of which every match holds (in `_folded` text): a regex
+        # starting with an alternation of words is tried at every character of a
+        # docstring, a substring test is not
+        self.needs = needs
         self.confidence = confidence
         self.phrase = phrase  # a phrase that is only mentioned when it stands in quotes
         self.imperative = imperative  # needs an order nearby
@@ -39,14 +46,16 @@ class _Pattern:
 
 PATTERNS = (
     _Pattern("a chat-template role token",
-             r"<\|(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|>|<</?SYS>>", Confidence.HIGH),
-    _Pattern("a fake system marker", r"\[/?(?:INST|SYSTEM|ADMIN)\]", Confidence.HIGH, flags=0),
+             r"<\|(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|>|<</?SYS>>", Confidence.HIGH,
+             ("<|", "<<")),
+    _Pattern("a fake system marker", r"\[/?(?:INST|SYSTEM|ADMIN)\]", Confidence.HIGH,
+             ("inst]", "system]", "admin]"), flags=0),
     _Pattern(
         "an order to ignore earlier instructions",
         r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
         r"(?:previous|prior|above|earlier|preceding|original|system|safety|other)\s+"
         r"(?:instructions?|prompts?|rules|directions|guidelines|directives|context|messages|constraints)\b",
-        Confidence.HIGH, phrase=True,
+        Confidence.HIGH, ("ignore", "disregard", "forget", "override", "bypass"), phrase=True,
     ),
     _Pattern(
         "an order to hide something from the user",
@@ -61,40 +70,40 @@ PATTERNS = (
         r"|\b(?:hide|conceal|keep)\s+(?:this|it|that)\s+(?:hidden\s+|secret\s+)?from\s+(?:the\s+)?users?\b"
         r"|\bthe\s+user\s+(?:must|should|shall)\s+(?:not|never)\s+"
         r"(?:know|see|notice|learn|find\s+out|be\s+(?:told|informed|made\s+aware))\b",
-        Confidence.HIGH, phrase=True,
+        Confidence.HIGH, ("user", "mention", "reveal", "disclose"), phrase=True,
     ),
     _Pattern(
         "an order to act covertly",
         r"\b(?:secretly|covertly|surreptitiously)\s+(?:also\s+)?(?:send|forward|upload|copy|include|pass|append|cc|bcc"
         r"|read|call|invoke|execute|run|exfiltrate|transmit|post|email|add)\b",
-        Confidence.HIGH,
+        Confidence.HIGH, ("secretly", "covertly", "surreptitiously"),
     ),
     _Pattern(
         "an order to read a secret file",
         r"\b(?:read|cat|open|load|include|attach|send|pass|upload|paste|copy|extract|dump|print|provide|fetch|get)\s+"
         r"(?:the\s+|all\s+|full\s+|entire\s+)*(?:contents?\s+of\s+|text\s+of\s+)?(?:the\s+|your\s+|user'?s\s+)?"
         r"(?:file\s+)?[`'\"]?" + _PATH_PREFIX + r"(?:" + SECRET_PATH + r")",
-        Confidence.HIGH, imperative=True,
+        Confidence.HIGH, SECRET_PATH_NEEDS, imperative=True,
     ),
     _Pattern(
         "a request for the system prompt",
         r"\b(?:pass|include|send|put|provide|append|add|insert|copy|forward|upload|attach|repeat|print|output)\s+"
         r"(?:the\s+|your\s+|its\s+|full\s+|entire\s+|complete\s+|whole\s+)*"
         r"(?:system\s+prompt|hidden\s+instructions|initial\s+instructions)\b",
-        Confidence.HIGH, phrase=True,
+        Confidence.HIGH, ("prompt", "instructions"), phrase=True,
     ),
     _Pattern(
         "a request for the user's secrets",
         _SEND + r"\s+(?:the\s+user'?s|all(?:\s+the)?(?:\s+user'?s)?|every)\s+(?:stored\s+|saved\s+)?"
         r"(?:api[\s_-]?keys?|passwords?|credentials|secrets|private\s+keys?|access\s+tokens?|tokens|cookies)\b",
-        Confidence.HIGH,
+        Confidence.HIGH, ("api", "password", "credentials", "secrets", "key", "token", "cookies"),
     ),
     _Pattern(
         "an order to send data to an outside address",
         r"\b(?:must|always|also|first|secretly|make\s+sure\s+to)\s+(?:\w+\s+){0,3}?"
         r"(?:send|forward|upload|post|transmit|exfiltrate|email|leak|copy|cc|bcc)\b[^.\n]{0,80}?\bto\s+"
         r"(?:https?://|[\w.+-]+@[\w-]+\.\w)",
-        Confidence.HIGH,
+        Confidence.HIGH, ("http", "@"),
     ),
     _Pattern(
         "an order that redirects other tools",
@@ -106,16 +115,18 @@ PATTERNS = (
         r"|\bwhen\s+this\s+tool\s+is\s+(?:available|present|loaded|installed|enabled)\b"
         r"|\b(?:change|set|replace|switch)\s+the\s+(?:recipient|destination|receiver|beneficiary|wallet|iban"
         r"|account\s+number)\s+(?:to|with)\b",
-        Confidence.HIGH,
+        Confidence.HIGH, ("email", "message", "payment", "transfer", "funds", "transaction", "behavio", "when", "recipient",
+                          "destination", "receiver", "beneficiary", "wallet", "iban", "account"),
     ),
     _Pattern(
         "a request for the conversation",
         _SEND + r"\s+(?:the\s+|your\s+|all\s+|a\s+|full\s+|entire\s+|complete\s+|whole\s+)*"
         r"(?:conversation\s+(?:so\s+far|history)|chat\s+history|previous\s+messages|prior\s+messages|message\s+history"
         r"|all\s+(?:previous\s+|prior\s+)?messages|list\s+of\s+(?:all\s+)?(?:last|previous|prior|recent)\s+messages)\b",
-        Confidence.MEDIUM, phrase=True,
+        Confidence.MEDIUM, ("conversation", "history", "messages"), phrase=True,
     ),
-    _Pattern("a hidden-instruction tag", r"<\s*(?:important|hidden|secret|system|sys)\s*>", Confidence.MEDIUM),
+    _Pattern("a hidden-instruction tag", r"<\s*(?:important|hidden|secret|system|sys)\s*>", Confidence.MEDIUM,
+             ("important", "hidden", "secret", "sys")),
 )
 # The most telling kind first: that is the one the message names.
 _PRIORITY = ("an order to read a secret file", "an order to send data to an outside address",
@@ -133,10 +144,23 @@ def _quoted(text: str, match: re.Match) -> bool:
     return bool(before) and before[-1] in _QUOTES and any(c in _QUOTES for c in text[match.end(): match.end() + 3])
 
 
+# Characters IGNORECASE matches to an ASCII letter that `str.lower` keeps apart from it
+# (`re`'s own table of equivalences, and U+0130, which lowers to two characters).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def folded(text: str) -> str:
+    """`text` as `_Pattern.needs` are looked for in it."""
+    return (text if text.isascii() else text.translate(_FOLD)).lower()
+
+
 def find(text: str) -> list[tuple[_Pattern, re.Match]]:
     """The patterns `text` matches (first match of each)."""
     found = []
+    lowered = folded(text)
     for pattern in PATTERNS:
+        if not any(piece in lowered for piece in pattern.needs):
+            continue
         for match in pattern.regex.finditer(text):
             if pattern.phrase and _quoted(text, match):
                 continue
