@@ -458,7 +458,6 @@ def _apply_suppressions(path: str, suppressions, findings: list[Finding], rules)
 # How `scan` analyses a Python file (see `analyse_file_bytes`): MCP code, or a module
 # handlers pass tool input to; a module MCP code only imports; any other file.
 DEEP, IMPORTED, PLAIN = "deep", "imported", "plain"
-LOCATE = "locate"  # not a mode: an item of the per-file queue that locates nodes for the project phase
 DEEP_IMPORT_DEPTH = 2  # how far imports are followed from MCP files to find helper modules (4 found nothing more on the 40-package corpus, at 15% more time)
 
 
@@ -538,19 +537,10 @@ def scan(
         # forked workers inherit it
         _import_parsing()
         analysed = [rule if rule.scope == "text" else rule.load() for rule in rules]
-    early = None  # the project phase as begun when the last DEEP analysis was done: (facts, pending, located)
-    begun = False
     try:
         while plan.queue:
             for result in _per_file(plan.queue, analysed, index, jobs, config.extend_sinks, project):
-                if isinstance(result, tuple):  # a file located early (`_begin_project_phase`)
-                    from mcplint.mcp.summary import merge_located
-
-                    early[2].update(merge_located(early[2], [result]))
-                elif result.mode != LOCATE:  # (one that could not be is located again after)
-                    plan.done(result)
-                    if not begun and not plan.outstanding:
-                        begun, early = True, _begin_project_phase(plan, index, cache, manifest)
+                plan.done(result)
 
         # the project phase: follow untrusted input from handlers into other functions and files
         facts = {path: r.facts for path, r in results.items() if r.facts is not None}
@@ -560,12 +550,10 @@ def scan(
 
             infos = {rule.code: rule for rule in known_rules()}
             with collector_paused():
-                same = early is not None and early[0].keys() == facts.keys() and \
-                    all(early[0][path] is facts[path] for path in facts)
-                pending = early[1] if same else follow(facts, index, infos)
+                pending = follow(facts, index, infos)
                 # placed where they land: the functions that hold them parsed again, unless
-                # their files are unchanged and were located before, or located early
-                known = early[2] if early is not None else cache.located(manifest) if cache is not None else None
+                # their files are unchanged and were located before
+                known = cache.located(manifest) if cache is not None else None
                 placed, located = place_pending(pending, contents, infos, _locator(jobs), known, facts)
                 for finding in placed:
                     results[finding.path].findings.append(finding)
@@ -600,28 +588,6 @@ def scan(
         cache.save(entry)
         cache.save_rules(known_rules())
     return ScanResult(rules=rules, config=config, seconds=time.perf_counter() - started, **final)
-
-
-def _begin_project_phase(plan: _Plan, index: ModuleIndex, cache, manifest: dict[str, str]):
-    """Follow tool input across functions and files as soon as the last DEEP analysis is
-    done, and put the files to locate its findings in (`summary.place_pending`) at the
-    front of the per-file queue: the workers locate them among the modules MCP code only
-    imports (a second or more of a scan of 700 files), not after them. Such a module
-    adds summaries only if it turns out to hold handlers of its own; the project phase
-    then follows again. (facts, pending, what is located: from the cache, then filled
-    in as the workers locate) or None where there are no summaries yet."""
-    facts = {path: r.facts for path, r in plan.results.items() if r.facts is not None}
-    if not facts:
-        return None
-    from mcplint.mcp.summary import follow, to_locate
-    from mcplint.registry import known_rules
-
-    with collector_paused():
-        pending = follow(facts, index, {rule.code: rule for rule in known_rules()})
-        known = cache.located(manifest) if cache is not None else {}
-        _, missing = to_locate(pending, plan.contents, known, facts)
-    plan.queue.extendleft((path, data, LOCATE, (ordinals, extents)) for path, data, ordinals, extents in reversed(missing))
-    return facts, pending, known
 
 
 def _selected(config: Config, cache) -> list[RuleInfo]:
@@ -816,8 +782,6 @@ def _locate_here(items: list[tuple]) -> list[tuple]:
 
 def _analyse_item(item, rules, index: ModuleIndex, extra_sinks: tuple, project: Project | None) -> FileResult:
     path, data, mode, kind = item
-    if mode == LOCATE:  # the project phase's, handed out among the last files (`_begin_project_phase`)
-        return _locate((path, data, *kind))
     result = analyse_file_bytes(path, data, rules, deep=mode != PLAIN, called=mode == DEEP, index=index,
                                 extra_sinks=extra_sinks, kind=kind, in_scan=True, project=project)
     result.mode = mode

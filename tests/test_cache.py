@@ -217,20 +217,24 @@ def test_a_file_unchanged_since_a_finding_was_placed_in_it_is_not_parsed_again(t
     there) needs the helper's node positions: read once, kept in the cache by the
     helper's content, and read again only when the helper or the files on the path
     changed. The report is the cold one either way."""
-    from mcplint.mcp import summary
+    from mcplint import engine
 
     root = _project(tmp_path / "p")
     (root / "notes.py").write_text("def total(items):\n    return sum(items)\n")
     cache = tmp_path / "cache"
     parsed: list[str] = []
-    real = summary.to_locate
+    real = engine._locator
 
-    def counting(*args, **kwargs):  # the files given to be located (early in the per-file queue, or after)
-        located, missing = real(*args, **kwargs)
-        parsed.extend(item[0] for item in missing)
-        return located, missing
+    def counting(jobs: int):  # the files given to be located (in the workers the scan kept)
+        locate = real(jobs)
 
-    monkeypatch.setattr(summary, "to_locate", counting)
+        def located(items: list[tuple]) -> list[tuple]:
+            parsed.extend(item[0] for item in items)
+            return locate(items)
+
+        return located
+
+    monkeypatch.setattr(engine, "_locator", counting)
     first = _json(root, "--cache-dir", str(cache))
     assert sorted(Path(p).name for p in parsed) == ["helpers.py", "server.py"]  # the sink's file, the tool's
     (root / "notes.py").write_text("def total(items):\n    return sum(items)  # edited\n")

@@ -5,7 +5,6 @@ rules (PLAIN). The modes change what is parsed, never what is found."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -71,8 +70,7 @@ def modes(monkeypatch) -> dict[str, str]:
     real = engine._analyse_item
 
     def recording(item, *args):
-        if item[2] != engine.LOCATE:  # the project phase's, not an analysis
-            seen[item[0]] = item[2]
+        seen[item[0]] = item[2]
         return real(item, *args)
 
     monkeypatch.setattr(workers, "available", lambda: False)
@@ -188,67 +186,15 @@ def test_an_imported_module_with_handlers_of_its_own_gets_its_callees_followed(t
 
 
 def test_parallel_workers_take_work_found_on_the_way(tmp_path: Path, monkeypatch) -> None:
-    _whole_project(tmp_path)
+    _project(tmp_path, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
+                          "pkg.imported": IMPORTED_ONLY, "other": UNRELATED, "main": MAIN, "pkg.compat": "",
+                          "pkg.lowlevel": LOWLEVEL, "pkg.runner": RUNNER})
     serial = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
     parallel = engine.scan([tmp_path], Config(root=tmp_path), jobs=2)
     assert [(f.path, f.code, f.span, f.trace) for f in parallel.findings] == \
         [(f.path, f.code, f.span, f.trace) for f in serial.findings]
     assert {f.path for f in parallel.active} == {"pkg/shell.py", "pkg/runner.py"}
-
-
-def _whole_project(root: Path) -> None:
-    _project(root, **{"pkg.__init__": "", "pkg.server": SERVER, "pkg.called": CALLED, "pkg.shell": SHELL,
-                      "pkg.imported": IMPORTED_ONLY, "other": UNRELATED, "main": MAIN, "pkg.compat": "",
-                      "pkg.lowlevel": LOWLEVEL, "pkg.runner": RUNNER})
-
-
-def _placed(result) -> list[tuple]:
-    return [(f.path, f.code, f.span, f.trace, f.message) for f in result.findings]
-
-
-def test_the_project_phase_begins_when_the_last_deep_file_is_done(tmp_path: Path, monkeypatch) -> None:
-    """Once no DEEP analysis is left, the scan follows tool input and queues the files
-    its findings land in (LOCATE items) ahead of the imported modules still to analyse.
-    One of those (`lowlevel`) turns out to register a handler: input is followed again
-    at the end. The findings are those of a scan that begins the project phase at the end."""
-    from mcplint.mcp import summary
-
-    _whole_project(tmp_path)
-    monkeypatch.setattr(workers, "available", lambda: False)
-    items: list[tuple[str, str]] = []
-    real = engine._analyse_item
-    monkeypatch.setattr(engine, "_analyse_item", lambda item, *args: (items.append(item[:3:2]), real(item, *args))[1])
-    follows: list[int] = []
-    follow = summary.follow
-    monkeypatch.setattr(summary, "follow", lambda facts, *args: (follows.append(len(facts)), follow(facts, *args))[1])
-    early = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
-    located = [at for at, (_, mode) in enumerate(items) if mode == engine.LOCATE]
-    assert {items[at][0] for at in located} == {"pkg/server.py", "pkg/called.py", "pkg/shell.py"}
-    assert max(located) < items.index(("pkg/lowlevel.py", IMPORTED))
-    assert len(follows) == 2 and follows[0] < follows[1]  # lowlevel's handler added summaries
-    monkeypatch.setattr(engine, "_begin_project_phase", lambda *args: None)
-    late = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
-    assert _placed(early) == _placed(late)
-    assert {f.path for f in early.active} == {"pkg/shell.py", "pkg/runner.py"}
-
-
-def test_a_file_that_could_not_be_located_early_is_located_after(tmp_path: Path, monkeypatch) -> None:
-    """A worker that dies on a LOCATE item loses only that head start."""
-    _whole_project(tmp_path)
-    serial = engine.scan([tmp_path], Config(root=tmp_path), jobs=1)
-    real = engine._analyse_item
-
-    def dying(item, *args, **kwargs):
-        if item[2] == engine.LOCATE:
-            os._exit(9)
-        return real(item, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "_analyse_item", dying)
-    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
-    parallel = engine.scan([tmp_path], Config(root=tmp_path), jobs=2)
-    assert _placed(parallel) == _placed(serial)
-    assert not any(f.code == "MCP002" for f in parallel.findings)
 
 
 LOWLEVEL_SERVER = """

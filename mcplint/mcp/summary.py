@@ -334,35 +334,6 @@ def _holding(facts: FileFacts, ordinals: set[int]) -> tuple[Extent, ...] | None:
 Located = tuple[dict[int, Span], dict[int, set[int]], str]
 
 
-def to_locate(pending: list[Pending], contents: dict[str, bytes], known: dict[str, Located],
-              facts: dict[str, FileFacts] | None = None) -> tuple[dict[str, Located], list[tuple]]:
-    """What `known` already holds of the files `pending` needs located, and the items to
-    locate the rest with (path, bytes, ordinals, extents: `context.locate_nodes`)."""
-    wanted: dict[str, set[int]] = {}
-    for item in pending:
-        wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
-        for path, node, _ in item.trace:
-            wanted.setdefault(path, set()).add(node)
-    located: dict[str, Located] = {}
-    missing = []
-    for path, ordinals in sorted(wanted.items()):
-        if path in known and ordinals <= known[path][0].keys():
-            located[path] = known[path]
-        else:
-            extents = _holding(facts[path], ordinals) if facts is not None and path in facts else None
-            missing.append((path, contents[path], frozenset(ordinals), extents))
-    return located, missing
-
-
-def merge_located(known: dict[str, Located], results: Iterable[tuple]) -> dict[str, Located]:
-    """`context.locate_nodes` results, each with what `known` holds of its file."""
-    out = {}
-    for path, spans, headers, encoding in results:
-        before = known.get(path, ({}, {}, encoding))
-        out[path] = ({**before[0], **spans}, {**before[1], **headers}, encoding)
-    return out
-
-
 def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_code: dict,
                   locate: Callable[[list[tuple]], Iterable[tuple]],
                   known: dict[str, Located] | None = None,
@@ -376,10 +347,23 @@ def place_pending(pending: list[Pending], contents: dict[str, bytes], rules_by_c
     functions are parsed. `known`: what earlier runs located in files unchanged since; a
     file whose nodes it holds is not parsed again.
     """
+    wanted: dict[str, set[int]] = {}
+    for item in pending:
+        wanted.setdefault(item.path, set()).update(n for n in (item.node, item.statement) if n is not None)
+        for path, node, _ in item.trace:
+            wanted.setdefault(path, set()).add(node)
     known = known or {}
-    located, missing = to_locate(pending, contents, known, facts)
-    if missing:
-        located.update(merge_located(known, locate(missing)))
+    located: dict[str, Located] = {}
+    missing = []
+    for path, ordinals in sorted(wanted.items()):
+        if path in known and ordinals <= known[path][0].keys():
+            located[path] = known[path]
+        else:
+            extents = _holding(facts[path], ordinals) if facts is not None and path in facts else None
+            missing.append((path, contents[path], frozenset(ordinals), extents))
+    for path, spans, headers, encoding in (locate(missing) if missing else ()):
+        before = known.get(path, ({}, {}, encoding))
+        located[path] = ({**before[0], **spans}, {**before[1], **headers}, encoding)
     lines = {path: source_lines(contents[path].decode(encoding, "replace")) for path, (_, _, encoding) in located.items()}
     out = []
     for item in pending:
