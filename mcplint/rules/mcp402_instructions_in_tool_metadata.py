@@ -35,7 +35,7 @@ class _Pattern:
                  phrase: bool = False, flags=_F, imperative: bool = False) -> None:
         self.kind = kind
         self.regex = lazy_compile(regex, flags)
-        # lower-case pieces one of which every match holds (in `_folded` text): a regex
+        # lower-case pieces one of which every match holds (in `folded(text)`): a regex
         # starting with an alternation of words is tried at every character of a
         # docstring, a substring test is not
         self.needs = needs
