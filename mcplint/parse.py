@@ -56,18 +56,24 @@ def _first(self, *args, **kwargs) -> None:
 
 
 @lru_cache(maxsize=1)
-def _node_classes() -> dict[type, object]:
-    """Every libcst node class that has an `__init__` of its own (a dataclass), and it."""
-    own, seen, stack = {}, set(), [CSTNode]
+def _every_node_class() -> tuple[type, ...]:
+    """CSTNode and every class below it, each once (a class with two node bases is met
+    twice on the way)."""
+    found: dict[type, None] = {}
+    stack = [CSTNode]
     while stack:
         kind = stack.pop()
-        for sub in kind.__subclasses__():
-            if sub not in seen:  # a class with two node bases is met twice
-                seen.add(sub)
-                stack.append(sub)
-        if "__init__" in vars(kind) and dataclasses.is_dataclass(kind):
-            own[kind] = vars(kind)["__init__"]
-    return own
+        if kind not in found:
+            found[kind] = None
+            stack.extend(kind.__subclasses__())
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def _node_classes() -> dict[type, object]:
+    """Every libcst node class that has an `__init__` of its own (a dataclass), and it."""
+    return {kind: vars(kind)["__init__"] for kind in _every_node_class()
+            if "__init__" in vars(kind) and dataclasses.is_dataclass(kind)}
 
 
 def _plain_init(kind: type):
@@ -137,11 +143,6 @@ def plain_checks() -> Iterator[None]:
 
 @lru_cache(maxsize=1)
 def _abc_node_classes() -> tuple[type, ...]:
-    """libcst's node classes (the abstract ones too) whose metaclass is ABCMeta itself."""
-    found, stack = {}, [CSTNode]
-    while stack:
-        kind = stack.pop()
-        if kind not in found:
-            found[kind] = None
-            stack.extend(kind.__subclasses__())
-    return tuple(kind for kind in found if type(kind) is ABCMeta)
+    """libcst's node classes (the abstract ones too) whose metaclass is ABCMeta itself
+    (asked before any swap: `plain_checks` asks first)."""
+    return tuple(kind for kind in _every_node_class() if type(kind) is ABCMeta)
